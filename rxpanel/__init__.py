@@ -1,0 +1,1 @@
+"""rxpanel: a self-hosted control panel that deploys Reflex apps over SSH."""

@@ -1,0 +1,3 @@
+from rxpanel.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,78 @@
+"""Engine, sessions and migrations. Only services/ open sessions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, create_engine
+
+from rxpanel import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@cache
+def engine() -> Engine:
+    url = settings.get().db_url
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True)
+    eng = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(eng, "connect")
+    def _on_connect(dbapi_conn, _record):
+        # Several processes (panel, CLI) share the file: WAL lets readers run
+        # beside the writer, and we issue BEGIN ourselves (see below).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(eng, "begin")
+    def _on_begin(conn):
+        # Take the write lock up front: a deferred transaction that later writes
+        # can fail with "database is locked" regardless of busy_timeout.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return eng
+
+
+@contextmanager
+def session() -> Iterator[Session]:
+    """A short unit of work: commits on success, rolls back on error."""
+    with Session(engine(), expire_on_commit=False) as s:
+        try:
+            yield s
+            s.commit()
+        except BaseException:
+            s.rollback()
+            raise
+
+
+def alembic_config():
+    from alembic.config import Config
+
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "alembic"))
+    cfg.set_main_option("sqlalchemy.url", settings.get().db_url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade() -> None:
+    """Bring the schema to the newest migration (cheap when already there)."""
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    cfg = alembic_config()
+    heads = set(ScriptDirectory.from_config(cfg).get_heads())
+    with engine().connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    if current != heads:
+        command.upgrade(cfg, "head")

@@ -1,0 +1,129 @@
+"""Database tables (SQLModel). Secrets are stored encrypted, in fields named *_enc."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, DateTime, Index, Text, text
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def Timestamp(**kw):  # noqa: N802 - reads like a type in the models below
+    """A timezone-aware timestamp column (UTC)."""
+    return Field(sa_type=DateTime(timezone=True), **kw)
+
+
+class Server(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True)
+    host: str
+    port: int = 22
+    user: str = "root"
+    ssh_key_enc: str = Field(sa_column=Column(Text, nullable=False))
+    sudo: bool = False
+    deploy_root: str = "/srv/rxpanel"
+    nginx_conf_dir: str = "/etc/nginx/conf.d"
+    nginx_cmd: str = "nginx"
+    supervisor_conf_dir: str = "/etc/supervisor/conf.d"
+    supervisorctl_cmd: str = "supervisorctl"
+    # "<key type> <base64>" recorded at the first connection; a change refuses to connect
+    host_key: str | None = None
+    created_at: datetime = Timestamp(default_factory=utcnow)
+
+
+class App(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True)
+    server_id: int = Field(foreign_key="server.id", index=True)
+    source: str
+    branch: str = "main"
+    url: str
+    env_enc: str = Field(sa_column=Column(Text, nullable=False))  # encrypted JSON object
+    keep_releases: int = 5
+    health_path: str = "/ping"
+    health_timeout: int = 60  # seconds the new colour gets to answer the health path
+    standby_minutes: float = 15  # the old colour stays up this long for instant rollback
+    port_blue: int
+    port_green: int
+    live_color: str | None = None  # "blue" | "green" | None before the first deploy
+    current_release_id: str | None = None
+    created_at: datetime = Timestamp(default_factory=utcnow)
+
+
+class Release(SQLModel, table=True):
+    """A build of one commit with one env snapshot, uploaded to the app's server."""
+
+    id: str = Field(primary_key=True)  # 20261121T180102-ab12cd: sortable by time
+    app_id: int = Field(foreign_key="app.id", index=True)
+    commit: str
+    build_key: str
+    req_hash: str
+    env_enc: str = Field(sa_column=Column(Text, nullable=False))
+    env_hash: str = ""
+    status: str = "new"  # new | ready | live | good | bad | removed
+    reason: str | None = None
+    created_at: datetime = Timestamp(default_factory=utcnow)
+    live_at: datetime | None = Timestamp(default=None)
+
+
+DEPLOY_STATES_FINAL = ("success", "failed", "superseded", "interrupted", "cancelled")
+
+
+class Deployment(SQLModel, table=True):
+    __table_args__ = (
+        # The database half of "one deploy per app at a time", and coalescing:
+        # at most one running and one queued deployment per app.
+        Index(
+            "one_running_per_app",
+            "app_id",
+            unique=True,
+            sqlite_where=text("status = 'running'"),
+            postgresql_where=text("status = 'running'"),
+        ),
+        Index(
+            "one_queued_per_app",
+            "app_id",
+            unique=True,
+            sqlite_where=text("status = 'queued'"),
+            postgresql_where=text("status = 'queued'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    app_id: int = Field(foreign_key="app.id", index=True)
+    kind: str = "deploy"  # deploy | rollback
+    ref: str | None = None  # requested git ref (deploy) or release id (rollback)
+    trigger: str = "cli"  # cli | ui | webhook | auto
+    triggered_by: str = ""
+    status: str = Field(default="queued", index=True)
+    commit: str | None = None
+    release_id: str | None = None
+    reason: str | None = None
+    runner: str | None = None  # host:pid of the process running it
+    heartbeat_at: datetime | None = Timestamp(default=None)
+    superseded_by: int | None = None
+    created_at: datetime = Timestamp(default_factory=utcnow)
+    started_at: datetime | None = Timestamp(default=None)
+    finished_at: datetime | None = Timestamp(default=None)
+
+
+class DeploymentStep(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    deployment_id: int = Field(foreign_key="deployment.id", index=True)
+    name: str
+    status: str = "running"  # running | ok | failed
+    started_at: datetime = Timestamp(default_factory=utcnow)
+    duration: float | None = None  # seconds
+
+
+class DeploymentLog(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    deployment_id: int = Field(foreign_key="deployment.id", index=True)
+    created_at: datetime = Timestamp(default_factory=utcnow)
+    step: str = ""
+    level: str = "info"  # info | error | output
+    line: str = Field(sa_column=Column(Text, nullable=False))

@@ -1,0 +1,209 @@
+"""Validators for every value that reaches a path, a config file or a shell.
+
+Each returns the cleaned value or raises ValidationError with one clear sentence.
+They run at the edge (CLI, UI handlers, webhooks) before anything is stored or run.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import shlex
+from urllib.parse import urlsplit
+
+
+class ValidationError(ValueError):
+    pass
+
+
+SLUG = re.compile(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$|^[a-z]$")
+USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+HOSTNAME_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+SAFE_PATH = re.compile(r"^/[A-Za-z0-9._/+-]*$")
+SAFE_TOKEN = re.compile(r"^[A-Za-z0-9_./=:+@-]+$")
+ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
+RELEASE_ID = re.compile(r"^[0-9]{8}T[0-9]{6}-[a-z0-9]{4,12}$")
+GIT_SCP = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._/~-]+$")
+MAX_ENV_VALUE = 8192
+
+
+def _no_control(value: str, what: str) -> None:
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValidationError(f"{what} must not contain control characters or newlines")
+
+
+def slug(value: str, what: str = "name") -> str:
+    value = (value or "").strip()
+    if not SLUG.match(value):
+        raise ValidationError(
+            f"{what} {value!r} is not valid: use 1-40 lowercase letters, digits and '-', "
+            "starting with a letter and not ending with '-'"
+        )
+    return value
+
+
+def host(value: str) -> str:
+    value = (value or "").strip()
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        pass
+    labels = value.rstrip(".").split(".")
+    if not value or len(value) > 253 or not all(HOSTNAME_LABEL.match(x) for x in labels):
+        raise ValidationError(f"host {value!r} is not a valid hostname or IP address")
+    return value.rstrip(".").lower()
+
+
+def port(value: int | str, what: str = "port") -> int:
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ValidationError(f"{what} {value!r} is not a number") from None
+    if not 1 <= number <= 65535:
+        raise ValidationError(f"{what} {number} is out of range (1-65535)")
+    return number
+
+
+def user(value: str) -> str:
+    value = (value or "").strip()
+    if not USER.match(value):
+        raise ValidationError(f"user {value!r} is not a valid Unix user name")
+    return value
+
+
+def abs_path(value: str, what: str = "path") -> str:
+    value = (value or "").strip()
+    if not SAFE_PATH.match(value) or len(value) > 255:
+        raise ValidationError(
+            f"{what} {value!r} must be an absolute path of letters, digits and ._/+-"
+        )
+    if any(part in ("..", ".") for part in value.split("/")):
+        raise ValidationError(f"{what} {value!r} must not contain '.' or '..' parts")
+    return value.rstrip("/") or "/"
+
+
+def command(value: str, what: str = "command") -> str:
+    """A command line such as 'sudo nginx -c /etc/nginx/nginx.conf': plain words only."""
+    value = (value or "").strip()
+    try:
+        words = shlex.split(value)
+    except ValueError:
+        raise ValidationError(f"{what} {value!r} cannot be parsed") from None
+    if not words or len(value) > 255 or not all(SAFE_TOKEN.match(w) for w in words):
+        raise ValidationError(
+            f"{what} {value!r} may only hold words of letters, digits and _./=:+@- "
+            "(no shell operators or quotes)"
+        )
+    return " ".join(words)
+
+
+def git_ref(value: str, what: str = "git ref") -> str:
+    value = (value or "").strip()
+    if (
+        not REF.match(value)
+        or ".." in value
+        or "//" in value
+        or value.endswith((".", "/", ".lock"))
+        or "/." in value
+    ):
+        raise ValidationError(
+            f"{what} {value!r} is not valid: use letters, digits and ._/- (no '..', no leading '-')"
+        )
+    return value
+
+
+def release_id(value: str) -> str:
+    value = (value or "").strip()
+    if not RELEASE_ID.match(value):
+        raise ValidationError(
+            f"release {value!r} is not a release id (like 20261121T180102-ab12cd)"
+        )
+    return value
+
+
+def source(value: str) -> str:
+    """A local directory (absolute path) or a git URL."""
+    value = (value or "").strip()
+    _no_control(value, "source")
+    if value.startswith("/"):
+        return abs_path(value, "source directory")
+    if GIT_SCP.match(value) and not value.startswith("-"):
+        return value
+    parts = urlsplit(value)
+    if parts.password:
+        raise ValidationError(
+            "source URL must not hold a password or token; use an SSH deploy key "
+            "or a git credential helper on the panel host"
+        )
+    if parts.scheme in ("https", "http", "ssh", "git", "file") and (parts.netloc or parts.path):
+        if not re.match(r"^[A-Za-z0-9._~:/@%+-]+$", value):
+            raise ValidationError(f"source URL {value!r} holds characters a git URL cannot")
+        return value
+    raise ValidationError(
+        f"source {value!r} must be an absolute directory path or a git URL "
+        "(https://, ssh://, git@host:path, file://)"
+    )
+
+
+def public_url(value: str) -> str:
+    """The app's public URL: http(s)://host[:port], no path, query or credentials."""
+    value = (value or "").strip()
+    _no_control(value, "URL")
+    try:
+        parts = urlsplit(value)
+        url_port = parts.port
+    except ValueError:
+        raise ValidationError(f"URL {value!r} is not valid") from None
+    if parts.scheme not in ("http", "https"):
+        raise ValidationError(f"URL {value!r} must start with http:// or https://")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ValidationError(f"URL {value!r} must not hold credentials, a query or a fragment")
+    if parts.path not in ("", "/"):
+        raise ValidationError(f"URL {value!r} must not have a path (apps are served at /)")
+    hostname = host(parts.hostname or "")
+    shown = f"[{hostname}]" if ":" in hostname else hostname
+    if url_port is not None:
+        port(url_port, "URL port")
+        return f"{parts.scheme}://{shown}:{url_port}"
+    return f"{parts.scheme}://{shown}"
+
+
+def env_key(value: str) -> str:
+    if not ENV_KEY.match(value or ""):
+        raise ValidationError(
+            f"env key {value!r} must be letters, digits and '_', not starting with a digit"
+        )
+    return value
+
+
+def env_value(key: str, value: str) -> str:
+    _no_control(value, f"env value of {key}")
+    if len(value) > MAX_ENV_VALUE:
+        raise ValidationError(f"env value of {key} is longer than {MAX_ENV_VALUE} characters")
+    return value
+
+
+def env_pair(text: str) -> tuple[str, str]:
+    """Parse K=V (the CLI's --env)."""
+    key, sep, value = (text or "").partition("=")
+    if not sep:
+        raise ValidationError(f"env {text!r} must be KEY=VALUE")
+    return env_key(key), env_value(key, value)
+
+
+def positive(value: int | str, what: str, low: int = 1, high: int = 10_000) -> int:
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ValidationError(f"{what} {value!r} is not a number") from None
+    if not low <= number <= high:
+        raise ValidationError(f"{what} {number} is out of range ({low}-{high})")
+    return number
+
+
+def health_path(value: str) -> str:
+    value = (value or "").strip()
+    if not re.match(r"^/[A-Za-z0-9._~/-]{0,200}$", value) or ".." in value:
+        raise ValidationError(f"health path {value!r} must look like /ping")
+    return value
