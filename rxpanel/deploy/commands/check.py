@@ -1,0 +1,26 @@
+"""`server check`: one command per item, reported item by item."""
+
+from __future__ import annotations
+
+from rxpanel.deploy.commands.base import Host, q
+
+PYTHON_OK = (
+    "import sys, venv, ensurepip; v = sys.version_info; "
+    "print('python %d.%d.%d with venv' % v[:3]); sys.exit(0 if v >= (3, 10) else 1)"
+)
+
+
+def writable(host: Host, path: str) -> str:
+    return host.priv(f"sh -c {q(f'mkdir -p {q(path)} && test -w {q(path)}')}")
+
+
+def items(host: Host) -> list[tuple[str, str]]:
+    return [
+        ("SSH login", 'echo "logged in as $(id -un) on $(hostname)"'),
+        ("python3 >= 3.10 with venv", f"python3 -c {q(PYTHON_OK)}"),
+        ("nginx -t", f"{host.nginx('-t')} 2>&1"),
+        ("supervisorctl reachable", f"{host.supervisorctl('pid')} 2>&1 | grep -E '^[0-9]+$'"),
+        ("deploy root writable", writable(host, host.deploy_root)),
+        ("nginx conf dir writable", writable(host, host.nginx_conf_dir)),
+        ("supervisor conf dir writable", writable(host, host.supervisor_conf_dir)),
+    ]

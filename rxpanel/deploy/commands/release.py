@@ -1,0 +1,63 @@
+"""Release directories, the current symlink, and retention."""
+
+from __future__ import annotations
+
+from rxpanel.deploy.commands.base import AppLayout, q
+
+
+def prepare(app: AppLayout) -> str:
+    dirs = [app.releases, app.venvs, app.shared, f"{app.shared}/home", app.logs, app.tmp]
+    return "mkdir -p " + " ".join(q(d) for d in dirs)
+
+
+def unpack(app: AppLayout, release_id: str, frontend_zip: str, backend_zip: str) -> str:
+    """Unzip the uploaded build into a fresh release dir; the zips are removed after."""
+    rel = app.release(release_id)
+    return (
+        f"rm -rf {q(rel)} && mkdir -p {q(rel + '/frontend')} {q(rel + '/backend')} && "
+        f"python3 -m zipfile -e {q(frontend_zip)} {q(rel + '/frontend')} && "
+        f"python3 -m zipfile -e {q(backend_zip)} {q(rel + '/backend')} && "
+        f"rm -f {q(frontend_zip)} {q(backend_zip)}"
+    )
+
+
+def exists(app: AppLayout, release_id: str) -> str:
+    return f"test -f {q(app.release(release_id) + '/release.json')}"
+
+
+def list_ids(app: AppLayout) -> str:
+    return f"ls -1 {q(app.releases)} 2>/dev/null || true"
+
+
+def activate(app: AppLayout, release_id: str, color: str) -> str:
+    """Flip `current` atomically (symlink to a temp name, then rename over) and
+    record what is live."""
+    tmp = f"{app.dir}/.current.tmp"
+    return (
+        f"ln -sfn {q('releases/' + release_id)} {q(tmp)} && mv -T {q(tmp)} {q(app.current)} && "
+        f"printf '%s %s\\n' {q(color)} {q(release_id)} > {q(app.live_marker)}"
+    )
+
+
+def read_live(app: AppLayout) -> str:
+    return f"cat {q(app.live_marker)} 2>/dev/null || true"
+
+
+def remove(app: AppLayout, release_ids: list[str]) -> str:
+    if not release_ids:
+        return "true"
+    return "rm -rf " + " ".join(q(app.release(r)) for r in release_ids)
+
+
+def remove_venvs_except(app: AppLayout, keep_hashes: list[str]) -> str:
+    """Delete server venvs no kept release uses."""
+    keep = " ".join(q(h) for h in sorted(set(keep_hashes))) or "''"
+    return (
+        f"cd {q(app.venvs)} 2>/dev/null && for v in *; do "
+        f'[ -d "$v" ] || continue; keep=0; for k in {keep}; do [ "$v" = "$k" ] && keep=1; done; '
+        f'[ $keep = 1 ] || rm -rf -- "$v"; done; true'
+    )
+
+
+def tail_log(app: AppLayout, color: str, lines: int = 30) -> str:
+    return f"tail -n {int(lines)} {q(app.program_log(color))} 2>/dev/null || true"

@@ -1,0 +1,1 @@
+"""Pure renderers of the files rxpanel writes on a server."""

@@ -1,0 +1,142 @@
+"""The nginx site of one app: static frontend of the release, backend on the live port."""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+PROXY_HEADERS = """\
+        proxy_set_header Host $host;
+        proxy_set_header X-Real-IP $remote_addr;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Proto $scheme;"""
+
+SITE = """\
+# Managed by rxpanel: app {app}, release {release}, {color} backend on port {port}.
+# Rewritten at every deploy and rollback; edits here are lost.
+map $http_accept $rxpanel_{var}_html {{
+    default 0;
+    "~text/html" 1;
+}}
+
+upstream rxpanel_{var} {{
+    server 127.0.0.1:{port};
+    keepalive 16;
+}}
+{redirect}
+server {{
+{listen}
+    server_name {server_name};
+    root {root};
+    index index.html;
+    gzip_static on;
+    client_max_body_size 100m;
+
+    # Reflex's websocket: upgrade headers and long timeouts.
+    location /_event {{
+        proxy_pass http://rxpanel_{var};
+        proxy_http_version 1.1;
+        proxy_set_header Upgrade $http_upgrade;
+        proxy_set_header Connection "upgrade";
+{headers}
+        proxy_read_timeout 1d;
+        proxy_send_timeout 1d;
+        proxy_buffering off;
+    }}
+
+    location ~ ^/(ping|_health|_upload)(/|$) {{
+        proxy_pass http://rxpanel_{var};
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+{headers}
+        proxy_request_buffering off;
+    }}
+
+    # Hashed build assets never change.
+    location /assets/ {{
+        expires max;
+        add_header Cache-Control "public, immutable";
+        try_files $uri =404;
+    }}
+
+    # A static file if there is one, else the backend (the app's own API routes).
+    location / {{
+        try_files $uri $uri.html $uri/index.html @backend;
+    }}
+
+    location @backend {{
+        # A browser navigating to a client-side route gets the SPA fallback
+        # when the backend has no such route; API clients get the backend's answer.
+        error_page 418 = @backend_page;
+        recursive_error_pages on;
+        if ($rxpanel_{var}_html) {{
+            return 418;
+        }}
+        proxy_pass http://rxpanel_{var};
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+{headers}
+    }}
+
+    location @backend_page {{
+        proxy_pass http://rxpanel_{var};
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+{headers}
+        proxy_intercept_errors on;
+        error_page 404 = /__spa-fallback.html;
+    }}
+}}
+"""
+
+REDIRECT = """
+server {{
+    listen {listen_http};
+    server_name {server_name};
+    return 301 https://$host$request_uri;
+}}
+"""
+
+
+def listen_lines(url: str) -> tuple[list[str], str]:
+    """nginx `listen` lines for the URL, and the plain-HTTP listen for a redirect."""
+    parts = urlsplit(url)
+    https = parts.scheme == "https"
+    port = parts.port or (443 if https else 80)
+    host = parts.hostname or ""
+    try:
+        ip = ipaddress.ip_address(host)
+        address = f"[{ip}]:{port}" if ip.version == 6 else f"{ip}:{port}"
+        http_address = f"[{ip}]:80" if ip.version == 6 else f"{ip}:80"
+    except ValueError:
+        address, http_address = str(port), "80"
+    suffix = " ssl" if https else ""
+    return [f"    listen {address}{suffix};"], http_address
+
+
+def render_site(
+    *, app: str, url: str, release: str, release_dir: str, color: str, port: int
+) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or "_"
+    listens, http_address = listen_lines(url)
+    if parts.scheme == "https":
+        listens += [
+            f"    ssl_certificate /etc/letsencrypt/live/{host}/fullchain.pem;",
+            f"    ssl_certificate_key /etc/letsencrypt/live/{host}/privkey.pem;",
+        ]
+        redirect = REDIRECT.format(listen_http=http_address, server_name=host)
+    else:
+        redirect = ""
+    return SITE.format(
+        app=app,
+        var=app.replace("-", "_"),
+        release=release,
+        color=color,
+        port=int(port),
+        redirect=redirect,
+        listen="\n".join(listens),
+        server_name=host,
+        root=f"{release_dir}/frontend",
+        headers=PROXY_HEADERS,
+    )

@@ -1,0 +1,39 @@
+"""Files inside a release directory: the launcher, the env snapshot, the metadata."""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+RUN = """\
+#!/bin/sh
+# rxpanel launcher for release {release} of {app}. Usage: run.sh PORT
+set -e
+cd {backend}
+set -a
+. {env}
+set +a
+export HOME={home}
+exec {reflex} run --env prod --backend-only --backend-host 127.0.0.1 --backend-port "$1"
+"""
+
+
+def render_run_script(*, app: str, release: str, release_dir: str, venv: str, home: str) -> str:
+    return RUN.format(
+        app=app,
+        release=release,
+        backend=shlex.quote(f"{release_dir}/backend"),
+        env=shlex.quote(f"{release_dir}/env"),
+        home=shlex.quote(home),
+        reflex=shlex.quote(f"{venv}/bin/reflex"),
+    )
+
+
+def render_env_file(env: dict[str, str], url: str) -> str:
+    """Shell-sourceable KEY='value' lines (keys validated, values quoted)."""
+    values = {**env, "REFLEX_API_URL": url, "REFLEX_DEPLOY_URL": url}
+    return "".join(f"{k}={shlex.quote(v)}\n" for k, v in values.items())
+
+
+def render_release_json(**fields: object) -> str:
+    return json.dumps(fields, indent=2, sort_keys=True) + "\n"
