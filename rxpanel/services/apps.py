@@ -1,0 +1,207 @@
+"""Apps: what to deploy where. Env values are stored encrypted."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from sqlmodel import select
+
+from rxpanel import db, secrets, validate
+from rxpanel.models import App, Release, Server, utcnow
+from rxpanel.services import Conflict, NotFound
+
+FIRST_BACKEND_PORT = 8100
+
+
+@dataclass
+class AppInput:
+    name: str
+    server: str
+    source: str
+    url: str
+    branch: str = "main"
+    env: dict[str, str] = field(default_factory=dict)
+    keep_releases: int | str = 5
+    health_path: str = "/ping"
+    health_timeout: int | str = 60
+    standby_minutes: float | str = 15
+
+    def cleaned(self) -> dict:
+        try:
+            standby = float(str(self.standby_minutes))
+        except ValueError:
+            raise validate.ValidationError(
+                f"standby minutes {self.standby_minutes!r} is not a number"
+            ) from None
+        if not 0 <= standby <= 24 * 60:
+            raise validate.ValidationError("standby minutes must be between 0 and 1440")
+        return {
+            "name": validate.slug(self.name, "app name"),
+            "source": validate.source(self.source),
+            "branch": validate.git_ref(self.branch, "branch"),
+            "url": validate.public_url(self.url),
+            "keep_releases": validate.positive(self.keep_releases, "releases to keep", 1, 100),
+            "health_path": validate.health_path(self.health_path),
+            "health_timeout": validate.positive(self.health_timeout, "health timeout", 1, 3600),
+            "standby_minutes": standby,
+            "env": clean_env(self.env),
+        }
+
+
+def clean_env(env: dict[str, str]) -> dict[str, str]:
+    return {validate.env_key(k): validate.env_value(k, v) for k, v in env.items()}
+
+
+def _server(s, name: str) -> Server:
+    server = s.exec(select(Server).where(Server.name == name)).first()
+    if server is None:
+        raise NotFound(f"no server named {name!r}")
+    return server
+
+
+def _free_ports(s, server_id: int) -> tuple[int, int]:
+    used = set()
+    for blue, green in s.exec(
+        select(App.port_blue, App.port_green).where(App.server_id == server_id)
+    ):
+        used |= {blue, green}
+    port = FIRST_BACKEND_PORT
+    while port in used or port + 1 in used:
+        port += 2
+    return port, port + 1
+
+
+def _check_url_free(s, server_id: int, url: str, except_app: int | None = None) -> None:
+    for other in s.exec(select(App).where(App.server_id == server_id, App.url == url)):
+        if other.id != except_app:
+            raise Conflict(f"app {other.name!r} already serves {url} on that server")
+
+
+def add(data: AppInput) -> App:
+    fields = data.cleaned()
+    with db.session() as s:
+        if s.exec(select(App).where(App.name == fields["name"])).first():
+            raise Conflict(f"an app named {fields['name']!r} already exists")
+        server = _server(s, data.server)
+        _check_url_free(s, server.id, fields["url"])
+        blue, green = _free_ports(s, server.id)
+        env = fields.pop("env")
+        app = App(
+            **fields,
+            server_id=server.id,
+            port_blue=blue,
+            port_green=green,
+            env_enc=secrets.encrypt(json.dumps(env)),
+        )
+        s.add(app)
+    return app
+
+
+def update(name: str, data: AppInput, env: dict[str, str] | None = None) -> App:
+    """Change settings; env replaces all values when given (None keeps them)."""
+    fields = data.cleaned()
+    fields.pop("env")
+    with db.session() as s:
+        app = _get(s, name)
+        if fields["name"] != app.name:
+            raise Conflict("an app cannot be renamed (its name is in paths on the server)")
+        server = _server(s, data.server)
+        if server.id != app.server_id:
+            if app.current_release_id:
+                raise Conflict("a deployed app cannot move to another server")
+            app.server_id = server.id
+            app.port_blue, app.port_green = _free_ports(s, server.id)
+        _check_url_free(s, server.id, fields["url"], except_app=app.id)
+        for key, value in fields.items():
+            setattr(app, key, value)
+        if env is not None:
+            app.env_enc = secrets.encrypt(json.dumps(clean_env(env)))
+        s.add(app)
+    return app
+
+
+def set_env(name: str, changes: dict[str, str | None]) -> App:
+    """Set (value) or remove (None) env keys, keeping the others."""
+    with db.session() as s:
+        app = _get(s, name)
+        env = env_of(app)
+        for key, value in changes.items():
+            if value is None:
+                env.pop(key, None)
+            else:
+                env[validate.env_key(key)] = validate.env_value(key, value)
+        app.env_enc = secrets.encrypt(json.dumps(env))
+        s.add(app)
+    return app
+
+
+def env_of(app: App) -> dict[str, str]:
+    return json.loads(secrets.decrypt(app.env_enc))
+
+
+def delete(name: str) -> App:
+    with db.session() as s:
+        app = _get(s, name)
+        s.delete(app)
+    return app
+
+
+def _get(s, name: str) -> App:
+    app = s.exec(select(App).where(App.name == name)).first()
+    if app is None:
+        raise NotFound(f"no app named {name!r}")
+    return app
+
+
+def get(name: str) -> App:
+    with db.session() as s:
+        return _get(s, name)
+
+
+def get_by_id(app_id: int) -> App:
+    with db.session() as s:
+        app = s.get(App, app_id)
+        if app is None:
+            raise NotFound(f"no app with id {app_id}")
+        return app
+
+
+def list_all() -> list[App]:
+    with db.session() as s:
+        return list(s.exec(select(App).order_by(App.name)).all())
+
+
+def set_live(app_id: int, release_id: str, color: str) -> None:
+    """Record a switch: the release is live on that colour; the one before is good."""
+    with db.session() as s:
+        app = s.get(App, app_id)
+        if app.current_release_id and app.current_release_id != release_id:
+            old = s.get(Release, app.current_release_id)
+            if old is not None and old.status == "live":
+                old.status = "good"
+                s.add(old)
+        new = s.get(Release, release_id)
+        new.status, new.live_at, new.reason = "live", utcnow(), None
+        app.current_release_id, app.live_color = release_id, color
+        s.add_all([new, app])
+
+
+def public(app: App, server_name: str = "") -> dict:
+    """What may be shown: env keys but never their values."""
+    return {
+        "name": app.name,
+        "server": server_name,
+        "source": app.source,
+        "branch": app.branch,
+        "url": app.url,
+        "env_keys": sorted(env_of(app)),
+        "keep_releases": app.keep_releases,
+        "health_path": app.health_path,
+        "health_timeout": app.health_timeout,
+        "standby_minutes": app.standby_minutes,
+        "port_blue": app.port_blue,
+        "port_green": app.port_green,
+        "live_color": app.live_color,
+        "current_release": app.current_release_id,
+    }

@@ -1,0 +1,198 @@
+"""Deployments: the queue (one running and at most one queued per app), their
+steps and log lines, and recovery of deployments whose process died."""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from rxpanel import db
+from rxpanel.models import (
+    DEPLOY_STATES_FINAL,
+    Deployment,
+    DeploymentLog,
+    DeploymentStep,
+    utcnow,
+)
+from rxpanel.services import NotFound
+
+RUNNER_ID = f"{socket.gethostname()}:{os.getpid()}"
+STALE_AFTER = timedelta(seconds=90)  # a running deployment without heartbeat this long is dead
+
+
+def trigger(
+    app_id: int, *, kind: str = "deploy", ref: str | None = None, trigger: str = "cli", by: str = ""
+) -> Deployment:
+    """Queue a deployment. A queued one for the same app is replaced (coalescing),
+    and says so in its own record."""
+    with db.session() as s:
+        queued = s.exec(
+            select(Deployment).where(Deployment.app_id == app_id, Deployment.status == "queued")
+        ).first()
+        if queued is not None:
+            queued.status, queued.finished_at = "superseded", utcnow()
+            s.add(queued)
+            s.flush()
+        new = Deployment(app_id=app_id, kind=kind, ref=ref, trigger=trigger, triggered_by=by)
+        s.add(new)
+        s.flush()
+        if queued is not None:
+            queued.superseded_by = new.id
+            queued.reason = f"replaced by a newer request (deployment #{new.id})"
+            s.add(queued)
+            s.add(DeploymentLog(deployment_id=queued.id, line=queued.reason))
+        s.add(DeploymentLog(deployment_id=new.id, line=f"queued by {by or trigger} ({trigger})"))
+    return new
+
+
+def claim(app_id: int, runner: str = RUNNER_ID) -> Deployment | None:
+    """Take the app's queued deployment if none is running. Atomic across processes."""
+    try:
+        with db.session() as s:
+            running = s.exec(
+                select(Deployment.id).where(
+                    Deployment.app_id == app_id, Deployment.status == "running"
+                )
+            ).first()
+            if running is not None:
+                return None
+            dep = s.exec(
+                select(Deployment).where(Deployment.app_id == app_id, Deployment.status == "queued")
+            ).first()
+            if dep is None:
+                return None
+            now = utcnow()
+            dep.status, dep.started_at, dep.heartbeat_at, dep.runner = "running", now, now, runner
+            s.add(dep)
+        return dep
+    except IntegrityError:  # another process claimed it first (the unique index)
+        return None
+
+
+def apps_with_queued() -> list[int]:
+    with db.session() as s:
+        return list(s.exec(select(Deployment.app_id).where(Deployment.status == "queued")).all())
+
+
+def heartbeat(dep_id: int) -> None:
+    with db.session() as s:
+        dep = s.get(Deployment, dep_id)
+        if dep is not None and dep.status == "running":
+            dep.heartbeat_at = utcnow()
+            s.add(dep)
+
+
+def set_fields(dep_id: int, **fields) -> None:
+    with db.session() as s:
+        dep = s.get(Deployment, dep_id)
+        for key, value in fields.items():
+            setattr(dep, key, value)
+        s.add(dep)
+
+
+def finish(dep_id: int, status: str, reason: str | None = None) -> Deployment:
+    assert status in DEPLOY_STATES_FINAL
+    with db.session() as s:
+        dep = s.get(Deployment, dep_id)
+        dep.status, dep.reason, dep.finished_at = status, reason, utcnow()
+        s.add(dep)
+    return dep
+
+
+def cancel_queued(dep_id: int, reason: str) -> bool:
+    with db.session() as s:
+        dep = s.get(Deployment, dep_id)
+        if dep is None or dep.status != "queued":
+            return False
+        dep.status, dep.reason, dep.finished_at = "cancelled", reason, utcnow()
+        s.add(dep)
+        s.add(DeploymentLog(deployment_id=dep_id, line=reason))
+    return True
+
+
+def get(dep_id: int) -> Deployment:
+    with db.session() as s:
+        dep = s.get(Deployment, dep_id)
+        if dep is None:
+            raise NotFound(f"no deployment #{dep_id}")
+        return dep
+
+
+def for_app(app_id: int, limit: int = 50) -> list[Deployment]:
+    with db.session() as s:
+        q = select(Deployment).where(Deployment.app_id == app_id)
+        return list(s.exec(q.order_by(col(Deployment.id).desc()).limit(limit)).all())
+
+
+def add_log(dep_id: int, line: str, *, step: str = "", level: str = "info") -> None:
+    with db.session() as s:
+        s.add(DeploymentLog(deployment_id=dep_id, step=step, level=level, line=line))
+
+
+def logs_after(dep_id: int, after_id: int = 0, limit: int = 1000) -> list[DeploymentLog]:
+    with db.session() as s:
+        q = select(DeploymentLog).where(
+            DeploymentLog.deployment_id == dep_id, DeploymentLog.id > after_id
+        )
+        return list(s.exec(q.order_by(DeploymentLog.id).limit(limit)).all())
+
+
+def start_step(dep_id: int, name: str) -> int:
+    with db.session() as s:
+        step = DeploymentStep(deployment_id=dep_id, name=name)
+        s.add(step)
+        s.flush()
+        return step.id
+
+
+def end_step(step_id: int, status: str, duration: float) -> None:
+    with db.session() as s:
+        step = s.get(DeploymentStep, step_id)
+        step.status, step.duration = status, round(duration, 3)
+        s.add(step)
+
+
+def steps(dep_id: int) -> list[DeploymentStep]:
+    with db.session() as s:
+        q = select(DeploymentStep).where(DeploymentStep.deployment_id == dep_id)
+        return list(s.exec(q.order_by(DeploymentStep.id)).all())
+
+
+def _process_alive(runner: str | None) -> bool:
+    host, _, pid = (runner or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True  # another machine: judge by heartbeat only
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+def interrupt_dead() -> list[Deployment]:
+    """Mark running deployments whose process is gone (or silent) as interrupted."""
+    dead = []
+    now = utcnow()
+    with db.session() as s:
+        for dep in s.exec(select(Deployment).where(Deployment.status == "running")).all():
+            if dep.runner == RUNNER_ID:
+                continue  # ours, and we are alive
+            silent = dep.heartbeat_at is None or now - dep.heartbeat_at > STALE_AFTER
+            if not silent and _process_alive(dep.runner):
+                continue
+            dep.status, dep.finished_at = "interrupted", now
+            dep.reason = f"the process running it ({dep.runner}) stopped before it finished"
+            s.add(dep)
+            s.add(DeploymentLog(deployment_id=dep.id, level="error", line=dep.reason))
+            dead.append(dep)
+    return dead
+
+
+def is_final(dep_id: int) -> bool:
+    return get(dep_id).status in DEPLOY_STATES_FINAL

@@ -1,0 +1,82 @@
+"""Releases of an app and which of them retention removes."""
+
+from __future__ import annotations
+
+import secrets as pysecrets
+from datetime import datetime
+
+from sqlmodel import col, select
+
+from rxpanel import db
+from rxpanel.models import Release, utcnow
+from rxpanel.services import NotFound
+
+KEPT = ("ready", "live", "good")  # on the server and usable
+
+
+def new_id() -> str:
+    return utcnow().strftime("%Y%m%dT%H%M%S") + "-" + pysecrets.token_hex(3)
+
+
+def create(**fields) -> Release:
+    with db.session() as s:
+        rel = Release(**fields)
+        s.add(rel)
+    return rel
+
+
+def get(release_id: str, app_id: int | None = None) -> Release:
+    with db.session() as s:
+        rel = s.get(Release, release_id)
+    if rel is None or (app_id is not None and rel.app_id != app_id):
+        raise NotFound(f"no release {release_id!r} for this app")
+    return rel
+
+
+def for_app(app_id: int) -> list[Release]:
+    """Newest first."""
+    with db.session() as s:
+        q = select(Release).where(Release.app_id == app_id).order_by(col(Release.id).desc())
+        return list(s.exec(q).all())
+
+
+def set_status(release_id: str, status: str, reason: str | None = None) -> None:
+    with db.session() as s:
+        rel = s.get(Release, release_id)
+        rel.status, rel.reason = status, reason
+        s.add(rel)
+
+
+def reusable(app_id: int, build_key: str) -> Release | None:
+    """A usable release of exactly this build (same source, settings and env)."""
+    with db.session() as s:
+        q = select(Release).where(
+            Release.app_id == app_id, Release.build_key == build_key, col(Release.status).in_(KEPT)
+        )
+        return s.exec(q.order_by(col(Release.id).desc())).first()
+
+
+def previous_good(app_id: int, current_id: str | None) -> Release | None:
+    """The release that was live most recently before the current one."""
+    with db.session() as s:
+        q = select(Release).where(
+            Release.app_id == app_id, Release.status == "good", Release.id != (current_id or "")
+        )
+        return s.exec(q.order_by(col(Release.live_at).desc(), col(Release.id).desc())).first()
+
+
+def choose_removals(releases: list[Release], current_id: str | None, keep: int) -> list[Release]:
+    """Keep the `keep` newest usable releases, always the current and the previous
+    good one; bad releases do not count and are removed. Pure: decides, deletes nothing."""
+    usable = [r for r in releases if r.status in KEPT]
+    usable.sort(key=lambda r: r.id, reverse=True)
+    protected = {current_id}
+    good = sorted(
+        (r for r in usable if r.status == "good" and r.id != current_id),
+        key=lambda r: (r.live_at or datetime.min, r.id),
+        reverse=True,
+    )
+    if good:
+        protected.add(good[0].id)
+    kept = {r.id for r in usable[:keep]} | protected
+    return [r for r in releases if r.status != "removed" and r.id not in kept]
