@@ -1,0 +1,128 @@
+"""Runs queued deployments: one per app at a time, recorded outcomes, heartbeats,
+cancellation, and recovery of deployments whose process died.
+
+Any process may run deployments (the panel's background runner, or the CLI
+while it waits for its own); the database decides who runs what (see
+services.deployments.claim)."""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+
+from rxpanel.deploy import pipeline
+from rxpanel.deploy.commands import lock, other_color, release, standby, supervisor
+from rxpanel.deploy.remote import RemoteError
+from rxpanel.deploy.target import connect, layout_of
+from rxpanel.models import Deployment
+from rxpanel.secrets import redact
+from rxpanel.services import apps, deployments, releases, servers
+
+HEARTBEAT_EVERY = 5.0
+
+
+def execute(dep: Deployment, cancel: threading.Event | None = None) -> Deployment:
+    """Run one claimed deployment to a final, recorded outcome."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(HEARTBEAT_EVERY):
+            deployments.heartbeat(dep.id)
+
+    threading.Thread(target=beat, name=f"heartbeat-{dep.id}", daemon=True).start()
+    try:
+        summary = pipeline.execute(dep, cancel)
+        deployments.add_log(dep.id, f"success: {summary}")
+        return deployments.finish(dep.id, "success", summary)
+    except pipeline.Cancelled as e:
+        return deployments.finish(dep.id, "cancelled", str(e))
+    except pipeline.DeployFailed as e:
+        deployments.add_log(dep.id, f"failed: {e}", level="error")
+        return deployments.finish(dep.id, "failed", str(e))
+    except Exception as e:  # noqa: BLE001 - a bug must still end as a recorded failure
+        secrets = list(apps.env_of(apps.get_by_id(dep.app_id)).values())
+        detail = redact(traceback.format_exc(), secrets)
+        deployments.add_log(dep.id, f"internal error: {detail}", level="error")
+        return deployments.finish(dep.id, "failed", redact(f"internal error: {e}", secrets))
+    finally:
+        stop.set()
+
+
+def drain(
+    app_id: int, done=lambda: False, cancel: threading.Event | None = None, poll: float = 0.25
+) -> None:
+    """Run the app's queued deployments until `done()` says stop."""
+    while not done():
+        dep = deployments.claim(app_id)
+        if dep is not None:
+            execute(dep, cancel)
+        else:
+            time.sleep(poll)
+
+
+def recover() -> list[Deployment]:
+    """At start-up: deployments left running by a dead process become interrupted;
+    their server locks are released and the app's live state is read back."""
+    dead = deployments.interrupt_dead()
+    for dep in dead:
+        try:
+            _repair(dep)
+        except Exception as e:  # noqa: BLE001 - recovery must not stop start-up
+            deployments.add_log(dep.id, f"recovery could not reach the server: {e}", level="error")
+    return dead
+
+
+def _repair(dep: Deployment) -> None:
+    app = apps.get_by_id(dep.app_id)
+    server = servers.get_by_id(app.server_id)
+    layout = layout_of(app, server)
+    try:
+        remote = connect(server)
+    except RemoteError as e:
+        deployments.add_log(dep.id, f"recovery: {e}", level="error")
+        return
+    with remote:
+        live = remote.run(release.read_live(layout)).stdout.split()
+        warm = remote.run(standby.read(layout)).stdout.split()
+        if len(live) == 2 and (live[0], live[1]) != (app.live_color, app.current_release_id):
+            apps.set_live(app.id, live[1], live[0])  # the switch happened before the process died
+            deployments.add_log(
+                dep.id, f"recovery: {live[1]} is live on {live[0]} (read from the server)"
+            )
+        app = apps.get_by_id(app.id)
+        idle = other_color(app.live_color)
+        if warm[:1] != [idle]:
+            remote.run(supervisor.stop(layout, idle), label="stopping the unfinished colour")
+        if dep.release_id and dep.release_id != app.current_release_id:
+            rel = releases.get(dep.release_id)
+            if rel.status in ("new", "ready"):
+                releases.set_status(rel.id, "bad", "its deployment was interrupted")
+        remote.run(lock.release(layout, pipeline.lock_owner(dep)), label="releasing the lock")
+        deployments.add_log(dep.id, "recovery: the lock was released")
+
+
+class Runner:
+    """The panel's background runner: one thread per app with queued work."""
+
+    def __init__(self, poll: float = 0.5):
+        self.poll, self.stop = poll, threading.Event()
+        self.busy: dict[int, threading.Thread] = {}
+
+    def start(self) -> Runner:
+        recover()
+        threading.Thread(target=self._loop, name="deploy-runner", daemon=True).start()
+        return self
+
+    def _loop(self) -> None:
+        while not self.stop.wait(self.poll):
+            for app_id in set(deployments.apps_with_queued()):
+                thread = self.busy.get(app_id)
+                if thread is None or not thread.is_alive():
+                    thread = threading.Thread(target=self._drain_once, args=(app_id,), daemon=True)
+                    self.busy[app_id] = thread
+                    thread.start()
+
+    def _drain_once(self, app_id: int) -> None:
+        while (dep := deployments.claim(app_id)) is not None:
+            execute(dep)
