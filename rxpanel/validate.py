@@ -22,7 +22,7 @@ HOSTNAME_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 SAFE_PATH = re.compile(r"^/[A-Za-z0-9._/+-]*$")
 SAFE_TOKEN = re.compile(r"^[A-Za-z0-9_./=:+@-]+$")
 ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
-REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
+REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/~^-]{0,199}$")
 RELEASE_ID = re.compile(r"^[0-9]{8}T[0-9]{6}-[a-z0-9]{4,12}$")
 GIT_SCP = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._/~-]+$")
 MAX_ENV_VALUE = 8192
@@ -35,7 +35,7 @@ def _no_control(value: str, what: str) -> None:
 
 def slug(value: str, what: str = "name") -> str:
     value = (value or "").strip()
-    if not SLUG.match(value):
+    if not SLUG.fullmatch(value):
         raise ValidationError(
             f"{what} {value!r} is not valid: use 1-40 lowercase letters, digits and '-', "
             "starting with a letter and not ending with '-'"
@@ -45,12 +45,13 @@ def slug(value: str, what: str = "name") -> str:
 
 def host(value: str) -> str:
     value = (value or "").strip()
+    _no_control(value, "host")
     try:
         return str(ipaddress.ip_address(value))
     except ValueError:
         pass
     labels = value.rstrip(".").split(".")
-    if not value or len(value) > 253 or not all(HOSTNAME_LABEL.match(x) for x in labels):
+    if not value or len(value) > 253 or not all(HOSTNAME_LABEL.fullmatch(x) for x in labels):
         raise ValidationError(f"host {value!r} is not a valid hostname or IP address")
     return value.rstrip(".").lower()
 
@@ -67,14 +68,14 @@ def port(value: int | str, what: str = "port") -> int:
 
 def user(value: str) -> str:
     value = (value or "").strip()
-    if not USER.match(value):
+    if not USER.fullmatch(value):
         raise ValidationError(f"user {value!r} is not a valid Unix user name")
     return value
 
 
 def abs_path(value: str, what: str = "path") -> str:
     value = (value or "").strip()
-    if not SAFE_PATH.match(value) or len(value) > 255:
+    if not SAFE_PATH.fullmatch(value) or len(value) > 255:
         raise ValidationError(
             f"{what} {value!r} must be an absolute path of letters, digits and ._/+-"
         )
@@ -90,7 +91,7 @@ def command(value: str, what: str = "command") -> str:
         words = shlex.split(value)
     except ValueError:
         raise ValidationError(f"{what} {value!r} cannot be parsed") from None
-    if not words or len(value) > 255 or not all(SAFE_TOKEN.match(w) for w in words):
+    if not words or len(value) > 255 or not all(SAFE_TOKEN.fullmatch(w) for w in words):
         raise ValidationError(
             f"{what} {value!r} may only hold words of letters, digits and _./=:+@- "
             "(no shell operators or quotes)"
@@ -101,7 +102,7 @@ def command(value: str, what: str = "command") -> str:
 def git_ref(value: str, what: str = "git ref") -> str:
     value = (value or "").strip()
     if (
-        not REF.match(value)
+        not REF.fullmatch(value)
         or ".." in value
         or "//" in value
         or value.endswith((".", "/", ".lock"))
@@ -115,7 +116,7 @@ def git_ref(value: str, what: str = "git ref") -> str:
 
 def release_id(value: str) -> str:
     value = (value or "").strip()
-    if not RELEASE_ID.match(value):
+    if not RELEASE_ID.fullmatch(value):
         raise ValidationError(
             f"release {value!r} is not a release id (like 20261121T180102-ab12cd)"
         )
@@ -128,16 +129,16 @@ def source(value: str) -> str:
     _no_control(value, "source")
     if value.startswith("/"):
         return abs_path(value, "source directory")
-    if GIT_SCP.match(value) and not value.startswith("-"):
+    if GIT_SCP.fullmatch(value) and not value.startswith("-"):
         return value
     parts = urlsplit(value)
-    if parts.password:
+    if parts.password or (parts.username and parts.scheme in ("http", "https")):
         raise ValidationError(
             "source URL must not hold a password or token; use an SSH deploy key "
             "or a git credential helper on the panel host"
         )
     if parts.scheme in ("https", "http", "ssh", "git", "file") and (parts.netloc or parts.path):
-        if not re.match(r"^[A-Za-z0-9._~:/@%+-]+$", value):
+        if not re.fullmatch(r"[A-Za-z0-9._~:/@%+-]+", value):
             raise ValidationError(f"source URL {value!r} holds characters a git URL cannot")
         return value
     raise ValidationError(
@@ -161,6 +162,8 @@ def public_url(value: str) -> str:
         raise ValidationError(f"URL {value!r} must not hold credentials, a query or a fragment")
     if parts.path not in ("", "/"):
         raise ValidationError(f"URL {value!r} must not have a path (apps are served at /)")
+    if "%" in (parts.hostname or ""):
+        raise ValidationError(f"URL {value!r} must not use an IPv6 zone id")
     hostname = host(parts.hostname or "")
     shown = f"[{hostname}]" if ":" in hostname else hostname
     if url_port is not None:
@@ -170,7 +173,7 @@ def public_url(value: str) -> str:
 
 
 def env_key(value: str) -> str:
-    if not ENV_KEY.match(value or ""):
+    if not ENV_KEY.fullmatch(value or ""):
         raise ValidationError(
             f"env key {value!r} must be letters, digits and '_', not starting with a digit"
         )
@@ -204,6 +207,6 @@ def positive(value: int | str, what: str, low: int = 1, high: int = 10_000) -> i
 
 def health_path(value: str) -> str:
     value = (value or "").strip()
-    if not re.match(r"^/[A-Za-z0-9._~/-]{0,200}$", value) or ".." in value:
+    if not re.fullmatch(r"/[A-Za-z0-9._~/-]{0,200}", value) or ".." in value:
         raise ValidationError(f"health path {value!r} must look like /ping")
     return value

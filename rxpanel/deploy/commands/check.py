@@ -11,7 +11,17 @@ PYTHON_OK = (
 
 
 def writable(host: Host, path: str) -> str:
+    """Conf dirs are written with sudo when the server says so."""
     return host.priv(f"sh -c {q(f'mkdir -p {q(path)} && test -w {q(path)}')}")
+
+
+def deploy_root_writable(host: Host) -> str:
+    """The deploy root is always written as the SSH user, never with sudo."""
+    root = q(host.deploy_root)
+    make = f"mkdir -p {root} 2>/dev/null"
+    if host.sudo:  # let sudo create it, owned by the user
+        make = f"{{ {make} || sudo -n install -d -o {q(host.user)} {root}; }}"
+    return f"{make} && test -w {root}"
 
 
 def items(host: Host) -> list[tuple[str, str]]:
@@ -20,7 +30,7 @@ def items(host: Host) -> list[tuple[str, str]]:
         ("python3 >= 3.10 with venv", f"python3 -c {q(PYTHON_OK)}"),
         ("nginx -t", f"{host.nginx('-t')} 2>&1"),
         ("supervisorctl reachable", f"{host.supervisorctl('pid')} 2>&1 | grep -E '^[0-9]+$'"),
-        ("deploy root writable", writable(host, host.deploy_root)),
+        ("deploy root writable", deploy_root_writable(host)),
         ("nginx conf dir writable", writable(host, host.nginx_conf_dir)),
         ("supervisor conf dir writable", writable(host, host.supervisor_conf_dir)),
     ]

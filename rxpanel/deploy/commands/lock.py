@@ -12,7 +12,7 @@ def acquire(app: AppLayout, owner: str) -> str:
     return (
         f"mkdir -p {q(app.dir)} && "
         f"if mkdir {lock} 2>/dev/null; then printf '%s\\n' {q(owner)} > {lock}/owner; "
-        f'else echo "locked by: $(cat {lock}/owner 2>/dev/null || echo unknown)" >&2; '
+        f"else printf 'locked by: %s\\n' \"$(cat {lock}/owner 2>/dev/null || echo unknown)\" >&2; "
         f"exit {LOCKED_EXIT}; fi"
     )
 

@@ -6,18 +6,21 @@ from rxpanel.deploy.commands.base import AppLayout, q
 
 
 def install_site(app: AppLayout, conf_tmp: str) -> str:
-    site, prev, out = q(app.site_conf), q(f"{app.dir}/site.prev"), q(f"{app.tmp}/nginx-t.log")
-    ngx = app.host.nginx
+    """Put the new site in place, `nginx -t`, graceful reload. If the test or the
+    reload fails, the previous site file comes back and the command exits 1."""
+    site, prev, out = q(app.site_conf), q(f"{app.dir}/site.prev"), q(f"{app.tmp}/nginx.out")
+    ngx, priv = app.host.nginx, app.host.priv
+    restore = (
+        f"if [ -f {prev} ]; then {priv(f'install -m 0644 {prev} {site}')}; "
+        f"else {priv(f'rm -f {site}')}; fi"
+    )
     return (
-        f"rm -f {prev}; {{ [ ! -f {site} ] || cp -p {site} {prev}; }} && "
-        + app.host.priv(f"install -m 0644 {q(conf_tmp)} {site}")
-        + f" && rm -f {q(conf_tmp)} && "
-        f"if {ngx('-t')} 2>{out}; then "
-        f"rm -f {out}; {ngx('-s', 'reload')}; "
-        f"else cat {out} >&2; rm -f {out}; "
-        f"if [ -f {prev} ]; then {app.host.priv(f'install -m 0644 {prev} {site}')}; "
-        f"else {app.host.priv(f'rm -f {site}')}; fi; "
-        f"echo 'nginx -t failed: the previous site config was kept' >&2; exit 1; fi"
+        f"{{ rm -f {prev}; [ ! -f {site} ] || cp -p {site} {prev}; }} && "
+        f"{priv(f'install -m 0644 {q(conf_tmp)} {site}')} && rm -f {q(conf_tmp)} && "
+        f"if ! {ngx('-t')} 2>{out}; then cat {out} >&2; {restore}; "
+        f"echo 'nginx -t failed: the previous site config was kept' >&2; exit 1; fi && "
+        f"if ! {ngx('-s', 'reload')} 2>{out}; then cat {out} >&2; {restore}; "
+        f"echo 'nginx reload failed: the previous site config was kept' >&2; exit 1; fi"
     )
 
 

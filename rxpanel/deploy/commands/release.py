@@ -55,7 +55,7 @@ def remove_venvs_except(app: AppLayout, keep_hashes: list[str]) -> str:
     return (
         f"cd {q(app.venvs)} 2>/dev/null && for v in *; do "
         f'[ -d "$v" ] || continue; keep=0; for k in {keep}; do [ "$v" = "$k" ] && keep=1; done; '
-        f'[ $keep = 1 ] || rm -rf -- "$v"; done; true'
+        f'[ $keep = 1 ] || rm -rf -- "$v" "$v.requirements.txt"; done; true'
     )
 
 

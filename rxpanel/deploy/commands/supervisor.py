@@ -22,7 +22,8 @@ def start(app: AppLayout, color: str, port: int, conf_tmp: str) -> str:
             f"{{ echo 'port {int(port)} is in use by another process on the server' >&2; exit 1; }}; }}",
             app.host.priv(f"install -m 0644 {q(conf_tmp)} {q(app.program_conf(color))}"),
             f"rm -f {q(conf_tmp)}",
-            f": > {q(app.program_log(color))}",
+            # supervisord (often root) owns the log it writes
+            app.host.priv(f"truncate -s 0 {q(app.program_log(color))}"),
             f"{ctl('reread')} >/dev/null",
             f"{ctl('update', prog)}",
             f"{{ {ctl('start', prog)} 2>&1 | grep -v 'already started' || true; }}",
@@ -45,4 +46,4 @@ def remove(app: AppLayout) -> str:
         parts.append(f"{ctl('stop', app.program(color))} >/dev/null 2>&1 || true")
         parts.append(app.host.priv(f"rm -f {q(app.program_conf(color))}"))
     parts.append(f"{ctl('update')} >/dev/null 2>&1 || true")
-    return "; ".join(parts)
+    return "{ " + "; ".join(parts) + "; }"

@@ -93,7 +93,7 @@ REDIRECT = """
 server {{
     listen {listen_http};
     server_name {server_name};
-    return 301 https://$host$request_uri;
+    return 301 https://$host{port}$request_uri;
 }}
 """
 
@@ -125,7 +125,8 @@ def render_site(
             f"    ssl_certificate /etc/letsencrypt/live/{host}/fullchain.pem;",
             f"    ssl_certificate_key /etc/letsencrypt/live/{host}/privkey.pem;",
         ]
-        redirect = REDIRECT.format(listen_http=http_address, server_name=host)
+        to_port = f":{parts.port}" if parts.port not in (None, 443) else ""
+        redirect = REDIRECT.format(listen_http=http_address, server_name=host, port=to_port)
     else:
         redirect = ""
     return SITE.format(
