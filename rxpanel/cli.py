@@ -135,20 +135,45 @@ def server_forget_key(a) -> int:
 # -- apps ----------------------------------------------------------------------
 
 
+APP_SETTINGS = ("branch", "keep_releases", "health_path", "health_timeout", "standby_minutes")
+
+
 def app_add(a) -> int:
     from rxpanel.services import apps
 
     env = dict(validate.env_pair(e) for e in a.env or [])
+    settings = {k: getattr(a, k) for k in APP_SETTINGS if getattr(a, k) is not None}
     app = apps.add(
-        apps.AppInput(
-            name=a.name, server=a.server, source=a.source, url=a.url, branch=a.branch, env=env
-        )
+        apps.AppInput(name=a.name, server=a.server, source=a.source, url=a.url, env=env, **settings)
     )
     print(
         f"app {app.name} added: {app.url} (backend ports {app.port_blue}/{app.port_green}); "
         f"run `rxpanel deploy {app.name}`"
     )
     return 0
+
+
+def app_update(a) -> int:
+    from rxpanel.services import apps, servers
+
+    app = apps.get(a.name)
+    current = apps.public(app, servers.get_by_id(app.server_id).name)
+    changes = {k: getattr(a, k) for k in ("server", "source", "url", *APP_SETTINGS)}
+    merged = {k: current[k] for k in ("server", "source", "url", *APP_SETTINGS)}
+    merged.update({k: v for k, v in changes.items() if v is not None})
+    apps.update(a.name, apps.AppInput(name=a.name, **merged))
+    print(f"app {a.name} updated; the next deploy uses the new settings")
+    return 0
+
+
+def _app_setting_flags(s: argparse.ArgumentParser, defaults: bool) -> None:
+    s.add_argument("--branch", default="main" if defaults else None)
+    s.add_argument("--keep-releases", type=int, help="good releases kept on the server (5)")
+    s.add_argument("--health-path", help="checked before the switch (/ping)")
+    s.add_argument(
+        "--health-timeout", type=int, help="seconds a new release gets to be healthy (60)"
+    )
+    s.add_argument("--standby-minutes", type=float, help="how long the old colour stays warm (15)")
 
 
 def app_list(a) -> int:
@@ -461,10 +486,17 @@ def build_parser() -> Parser:
     s.add_argument("name")
     s.add_argument("--server", required=True)
     s.add_argument("--source", required=True, help="a local directory or a git URL")
-    s.add_argument("--branch", default="main")
     s.add_argument("--url", required=True, help="public URL, e.g. https://app.example.com")
     s.add_argument("--env", action="append", metavar="K=V")
+    _app_setting_flags(s, defaults=True)
     s.set_defaults(func=app_add)
+    s = app.add_parser("update", help="change an app's settings")
+    s.add_argument("name")
+    s.add_argument("--server")
+    s.add_argument("--source")
+    s.add_argument("--url")
+    _app_setting_flags(s, defaults=False)
+    s.set_defaults(func=app_update)
     s = app.add_parser("list")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=app_list)

@@ -189,6 +189,8 @@ def checkout(app: str, source: str, branch: str, ref: str | None, log: Log) -> S
 
 
 def _resolve(src: Path, branch: str, ref: str | None) -> str:
+    if ref and ref.startswith("HEAD"):  # HEAD~2 means the branch head's, not the workspace's
+        ref = f"refs/remotes/origin/{branch}{ref[4:]}"
     candidates = (
         [f"refs/remotes/origin/{ref}", f"refs/tags/{ref}", ref]
         if ref

@@ -116,9 +116,10 @@ def execute(dep: Deployment, cancel: threading.Event | None = None) -> str:
     env = apps.env_of(app)
     secrets = list(env.values())
     run = Run(dep, app, server, layout_of(app, server), env, StepLog(dep.id, secrets, cancel))
-    if dep.kind == "rollback":
-        return _rollback(run)
-    return _deploy(run)
+    try:
+        return _rollback(run) if dep.kind == "rollback" else _deploy(run)
+    except (RemoteError, builder.BuildError) as e:
+        raise DeployFailed(str(e)) from None
 
 
 # -- the deploy -------------------------------------------------------------
