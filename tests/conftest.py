@@ -1,0 +1,133 @@
+"""Shared fixtures: a panel home, the real sandbox server, a real git repo of a
+small Reflex app, and the CLI run as a separate process (as users run it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_APP = ROOT / "tests" / "fixtures" / "sampleapp"
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Cli:
+    """Runs `python -m rxpanel` against one panel home."""
+
+    def __init__(self, home: Path):
+        self.home = home
+        self.env = {**os.environ, "RXPANEL_HOME": str(home), "REFLEX_TELEMETRY_ENABLED": "false"}
+
+    def __call__(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "rxpanel", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def ok(self, *args: str, timeout: float = 900) -> str:
+        r = self(*args, timeout=timeout)
+        assert r.returncode == 0, f"rxpanel {' '.join(args)} failed:\n{r.stdout}\n{r.stderr}"
+        return r.stdout
+
+    def json(self, *args: str):
+        return json.loads(self.ok(*args, "--json"))
+
+    def popen(self, *args: str) -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "-m", "rxpanel", *args],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+
+class AppRepo:
+    """A real git repository holding the sample Reflex app."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        shutil.copytree(SAMPLE_APP, path, ignore=shutil.ignore_patterns(".web", "__pycache__"))
+        self.git("init", "-q", "-b", "main")
+        self.commit("v1")
+
+    def git(self, *args: str) -> str:
+        env = {
+            **os.environ,
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@example.com",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@example.com",
+        }
+        out = subprocess.run(
+            ["git", *args], cwd=self.path, env=env, capture_output=True, text=True, check=True
+        )
+        return out.stdout.strip()
+
+    def write(self, rel: str, text: str) -> None:
+        (self.path / rel).write_text(text)
+
+    def commit(self, message: str) -> str:
+        self.git("add", "-A")
+        self.git("commit", "-q", "--allow-empty", "-m", message)
+        return self.head()
+
+    def head(self) -> str:
+        return self.git("rev-parse", "HEAD")
+
+    def set_version(self, version: str, extra: str = "") -> str:
+        """Commit a new VERSION (and optional extra module code run at import)."""
+        self.write("sampleapp/version.py", f'VERSION = "{version}"\n{extra}')
+        return self.commit(version)
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory):
+    from rxpanel import sandbox as sb
+
+    box = sb.up(tmp_path_factory.mktemp("sandbox"))
+    yield box
+    sb.down(box.dir)
+
+
+@pytest.fixture(scope="session")
+def cli(tmp_path_factory) -> Cli:
+    return Cli(tmp_path_factory.mktemp("panel-home"))
+
+
+@pytest.fixture(scope="session")
+def sandbox_server(cli, sandbox) -> str:
+    cli.ok(*sandbox.server_add_args("sandbox"))
+    return "sandbox"
+
+
+def wait_for(predicate, timeout: float = 30, every: float = 0.2, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def get(url: str, **kw) -> httpx.Response:
+    return httpx.get(url, timeout=10, **kw)
