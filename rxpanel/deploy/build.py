@@ -22,6 +22,7 @@ from rxpanel.secrets import redact
 BUILD_FORMAT = "1"  # bump when the export command or its settings change
 KEEP_CACHED_BUILDS = 8
 COPY_IGNORE = shutil.ignore_patterns(".web", ".states", ".venv", "__pycache__", "*.pyc", ".git")
+KEEP_IN_WORKSPACE = (".web", ".states", "reflex.lock")  # build caches between exports
 
 Log = Callable[[str], None]
 
@@ -164,8 +165,10 @@ def checkout(app: str, source: str, branch: str, ref: str | None, log: Log) -> S
         )
         commit = _resolve(src, branch, ref)
         _git("checkout", "--quiet", "--force", "--detach", commit, cwd=src, what="git checkout")
-        # Keep .web: reusing it makes a warm export several times faster.
-        _git("clean", "-ffdxq", "-e", "/.web", "-e", "/.states", cwd=src, what="git clean")
+        # Keep .web and reflex.lock (when untracked): reusing them makes a warm
+        # export several times faster.
+        keep = [arg for path in KEEP_IN_WORKSPACE for arg in ("-e", f"/{path}")]
+        _git("clean", "-ffdxq", *keep, cwd=src, what="git clean")
         subject = _git("log", "-1", "--format=%h %s", commit, cwd=src)
         log(f"checked out {subject}")
     else:
@@ -173,7 +176,7 @@ def checkout(app: str, source: str, branch: str, ref: str | None, log: Log) -> S
         if not root.is_dir():
             raise BuildError(f"source directory {source} does not exist")
         for child in list(src.iterdir()) if src.exists() else []:
-            if child.name not in (".web", ".states"):
+            if child.name not in KEEP_IN_WORKSPACE:
                 shutil.rmtree(
                     child
                 ) if child.is_dir() and not child.is_symlink() else child.unlink()

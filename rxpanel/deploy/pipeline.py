@@ -10,7 +10,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -136,55 +136,54 @@ def _deploy(run: Run) -> str:
     key = builder.build_key(
         commit=source.commit, req_hash=source.req_hash, url=app.url, env=run.env
     )
-    with _locked(run):
-        existing = releases.reusable(app.id, key)
-        if (
-            existing
-            and run.run(release.exists(run.layout, existing.id), "check release", check=False).ok
-        ):
-            log.line(f"release {existing.id} already holds this build: no build, no upload")
-            rel = existing
-        else:
-            rel = _build_and_upload(run, source, key)
-        deployments.set_fields(run.dep.id, release_id=rel.id)
-        _activate(run, rel)
-        return f"release {rel.id} ({short(source.commit)}) is live on {apps.get_by_id(app.id).live_color}"
+    cached = releases.reusable(app.id, key)
+    # The build needs no server: it starts now, beside the connection, the lock and
+    # the server venv (DESIGN step 3). Leaving the pool waits for it, so no step
+    # of this deployment logs after its outcome.
+    with ThreadPoolExecutor(1) as pool:
+        build = None if cached else pool.submit(_build, run, source)
+        with _locked(run):
+            if (
+                cached
+                and run.run(release.exists(run.layout, cached.id), "check release", check=False).ok
+            ):
+                log.line(f"release {cached.id} already holds this build: no build, no upload")
+                rel = cached
+            else:
+                rel = _upload(run, source, key, build or pool.submit(_build, run, source))
+            deployments.set_fields(run.dep.id, release_id=rel.id)
+            _activate(run, rel)
+    return (
+        f"release {rel.id} ({short(source.commit)}) is live on {apps.get_by_id(app.id).live_color}"
+    )
 
 
-def _build_and_upload(run: Run, source: builder.Source, key: str) -> Release:
+def _build(run: Run, source: builder.Source) -> builder.Build:
+    with run.log.step("build"):
+        try:
+            venv = builder.ensure_build_venv(source, run.log.output)
+            return builder.export(
+                run.app.name, source, venv, url=run.app.url, env=run.env, log=run.log.output
+            )
+        except builder.BuildError as e:
+            raise DeployFailed(str(e)) from None
+
+
+def _upload(run: Run, source: builder.Source, key: str, build: Future) -> Release:
+    """Make the server venv (while the build runs), then upload and unpack the build."""
     log, app, layout = run.log, run.app, run.layout
     run.run(release.prepare(layout), "preparing the app directory")
-
-    def build() -> builder.Build:
-        with log.step("build"):
-            try:
-                venv = builder.ensure_build_venv(source, log.output)
-                return builder.export(
-                    app.name, source, venv, url=app.url, env=run.env, log=log.output
-                )
-            except builder.BuildError as e:
-                raise DeployFailed(str(e)) from None
-
-    def server_venv() -> None:
-        with log.step("server venv"):
-            run.remote.put_bytes(
-                source.requirements, venv_cmd.requirements_path(layout, source.req_hash)
-            )
-            run.run(
-                venv_cmd.ensure(layout, source.req_hash),
-                "creating the server venv",
-                timeout=1800,
-                on_line=log.output,
-            )
-
-    # The server venv is made while the build runs (DESIGN step 3).
-    with ThreadPoolExecutor(2) as pool:
-        futures = [pool.submit(build), pool.submit(server_venv)]
-        errors = [f.exception() for f in futures]
-    for error in errors:
-        if error is not None:
-            raise error
-    made = futures[0].result()
+    with log.step("server venv"):
+        run.remote.put_bytes(
+            source.requirements, venv_cmd.requirements_path(layout, source.req_hash)
+        )
+        run.run(
+            venv_cmd.ensure(layout, source.req_hash),
+            "creating the server venv",
+            timeout=1800,
+            on_line=log.output,
+        )
+    made = build.result()
 
     rel_id = releases.new_id()
     releases.create(
@@ -443,32 +442,37 @@ def _activate(run: Run, rel: Release) -> None:
 
 def _finish(run: Run, before: App, rel: Release, old_color: str | None) -> None:
     """Keep the old colour warm for a while, then let it stop; apply retention.
-    Problems here are logged, not fatal: the new release is already serving."""
-    log, layout = run.log, run.layout
-    try:
-        if old_color and before.current_release_id:
-            seconds = before.standby_minutes * 60
-            run.run(
-                f"{standby.mark(layout, old_color, before.current_release_id)} && "
-                f"{standby.schedule_stop(layout, old_color, before.current_release_id, seconds)}",
-                "scheduling the standby stop",
-            )
-            log.line(
-                f"{old_color} keeps release {before.current_release_id} warm for "
-                f"{before.standby_minutes:g} min for instant rollback"
-            )
-        removals = releases.choose_removals(
-            releases.for_app(before.id), rel.id, before.keep_releases
+    One round trip. Problems here are logged, not fatal: the new release serves."""
+    log, layout, commands = run.log, run.layout, []
+    old = before.current_release_id if old_color else None
+    if old and old != rel.id:
+        seconds = before.standby_minutes * 60
+        commands.append(
+            f"{{ {standby.mark(layout, old_color, old)} && "
+            f"{standby.schedule_stop(layout, old_color, old, seconds)}; }}"
         )
-        if removals:
-            run.run(release.remove(layout, [r.id for r in removals]), "removing old releases")
-            for old in removals:
-                releases.set_status(old.id, "removed", old.reason)
-            log.line("removed old releases: " + ", ".join(r.id for r in removals))
-        kept = [r.req_hash for r in releases.for_app(before.id) if r.status in releases.KEPT]
-        run.run(release.remove_venvs_except(layout, kept), "pruning server venvs")
+    removals = releases.choose_removals(releases.for_app(before.id), rel.id, before.keep_releases)
+    gone = {r.id for r in removals}
+    kept = [
+        r.req_hash
+        for r in releases.for_app(before.id)
+        if r.status in releases.KEPT and r.id not in gone
+    ]
+    commands += [release.remove(layout, sorted(gone)), release.remove_venvs_except(layout, kept)]
+    try:
+        run.run(" && ".join(commands), "finishing (standby, retention)")
     except DeployFailed as e:
         log.line(f"warning: {e}", "error")
+        return
+    if old and old != rel.id:
+        log.line(
+            f"{old_color} keeps release {old} warm for {before.standby_minutes:g} min "
+            "for instant rollback"
+        )
+    for r in removals:
+        releases.set_status(r.id, "removed", r.reason)
+    if removals:
+        log.line("removed old releases: " + ", ".join(sorted(gone)))
 
 
 def short(commit: str | None) -> str:

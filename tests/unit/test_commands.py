@@ -213,8 +213,9 @@ EXACT = [
         release.unpack(APP, RID, "/srv/rxpanel/demo/tmp/f.zip", "/srv/rxpanel/demo/tmp/b.zip"),
         f"rm -rf /srv/rxpanel/demo/releases/{RID} && "
         f"mkdir -p /srv/rxpanel/demo/releases/{RID}/frontend /srv/rxpanel/demo/releases/{RID}/backend && "
-        f"python3 -m zipfile -e /srv/rxpanel/demo/tmp/f.zip /srv/rxpanel/demo/releases/{RID}/frontend && "
-        f"python3 -m zipfile -e /srv/rxpanel/demo/tmp/b.zip /srv/rxpanel/demo/releases/{RID}/backend && "
+        f"python3 -c {shlex.quote(release.UNZIP)} "
+        f"/srv/rxpanel/demo/tmp/f.zip /srv/rxpanel/demo/releases/{RID}/frontend "
+        f"/srv/rxpanel/demo/tmp/b.zip /srv/rxpanel/demo/releases/{RID}/backend && "
         "rm -f /srv/rxpanel/demo/tmp/f.zip /srv/rxpanel/demo/tmp/b.zip",
         id="release.unpack",
     ),
@@ -306,27 +307,32 @@ EXACT = [
     pytest.param(
         supervisor.start(APP, "blue", 8001, "/srv/rxpanel/demo/tmp/rxpanel-demo-blue.conf"),
         "{ supervisorctl stop rxpanel-demo-blue >/dev/null 2>&1 || true; } && "
-        "{ python3 -c 'import socket,sys;s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);s.bind(('\"'\"'127.0.0.1'\"'\"',int(sys.argv[1])));s.close()' 8001 2>/dev/null || { echo 'port 8001 is in use by another process on the server' >&2; "
-        "exit 1; }; } && "
+        '{ ! { cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk \'$4 == "0A" && '
+        "$2 ~ /:1F41$/ {found=1} END {exit !found}'; "
+        "} || { echo 'port 8001 is in use by another process on the server' >&2; exit 1; }; } && "
         "install -m 0644 /srv/rxpanel/demo/tmp/rxpanel-demo-blue.conf /etc/supervisor/conf.d/rxpanel-demo-blue.conf && "
         "rm -f /srv/rxpanel/demo/tmp/rxpanel-demo-blue.conf && "
-        "truncate -s 0 /srv/rxpanel/demo/logs/blue.log && supervisorctl reread >/dev/null && "
-        "supervisorctl update rxpanel-demo-blue && "
-        "{ supervisorctl start rxpanel-demo-blue 2>&1 | grep -v 'already started' || true; }",
+        "truncate -s 0 /srv/rxpanel/demo/logs/blue.log && "
+        "{ out=$(supervisorctl update rxpanel-demo-blue 2>&1); rc=$?; "
+        '[ -z "$out" ] || echo "$out"; [ $rc = 0 ]; } && '
+        'case "$out" in *"updated process group"*|*"added process group"*) ;; '
+        "*) supervisorctl start rxpanel-demo-blue 2>&1 | grep -v 'already started' || true ;; "
+        "esac",
         id="supervisor.start",
     ),
     pytest.param(
         supervisor.start(SANDBOX_APP, "green", 8002, "/x/srv/demo/tmp/p.conf"),
         "{ /usr/bin/supervisorctl -c /x/s.conf stop rxpanel-demo-green >/dev/null 2>&1 || true; "
-        "} && "
-        "{ python3 -c 'import socket,sys;s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);s.bind(('\"'\"'127.0.0.1'\"'\"',int(sys.argv[1])));s.close()' 8002 2>/dev/null || { echo 'port 8002 is in use by another process on the server' >&2; "
-        "exit 1; }; } && "
+        '} && { ! { cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk \'$4 == "0A" && '
+        "$2 ~ /:1F42$/ {found=1} END {exit !found}'; "
+        "} || { echo 'port 8002 is in use by another process on the server' >&2; exit 1; }; } && "
         "install -m 0644 /x/srv/demo/tmp/p.conf /x/supervisor/rxpanel-demo-green.conf && "
         "rm -f /x/srv/demo/tmp/p.conf && truncate -s 0 /x/srv/demo/logs/green.log && "
-        "/usr/bin/supervisorctl -c /x/s.conf reread >/dev/null && "
-        "/usr/bin/supervisorctl -c /x/s.conf update rxpanel-demo-green && "
-        "{ /usr/bin/supervisorctl -c /x/s.conf start rxpanel-demo-green 2>&1 | grep -v 'already started' || true; "
-        "}",
+        "{ out=$(/usr/bin/supervisorctl -c /x/s.conf update rxpanel-demo-green 2>&1); rc=$?; "
+        '[ -z "$out" ] || echo "$out"; [ $rc = 0 ]; } && '
+        'case "$out" in *"updated process group"*|*"added process group"*) ;; '
+        "*) /usr/bin/supervisorctl -c /x/s.conf start rxpanel-demo-green 2>&1 | grep -v 'already started' || true ;; "
+        "esac",
         id="supervisor.start-sandbox",
     ),
     pytest.param(
@@ -572,18 +578,22 @@ def test_supervisor_start_sudo():
     (root) creates that log, so the SSH user cannot write it on the second start."""
     log = "/srv/rxpanel/demo/logs/blue.log"
     cmd = supervisor.start(SUDO_APP, "blue", 8001, "/srv/rxpanel/demo/tmp/rxpanel-demo-blue.conf")
-    parts = cmd.split(" && ")
-    assert [p for p in parts if log not in p] == [
-        "{ sudo -n supervisorctl stop rxpanel-demo-blue >/dev/null 2>&1 || true; }",
-        f"{{ {PORT_FREE} 8001 2>/dev/null || "
-        "{ echo 'port 8001 is in use by another process on the server' >&2; exit 1; }; }",
-        "sudo -n install -m 0644 /srv/rxpanel/demo/tmp/rxpanel-demo-blue.conf "
-        "/etc/supervisor/conf.d/rxpanel-demo-blue.conf",
-        "rm -f /srv/rxpanel/demo/tmp/rxpanel-demo-blue.conf",
-        "sudo -n supervisorctl reread >/dev/null",
-        "sudo -n supervisorctl update rxpanel-demo-blue",
-        "{ sudo -n supervisorctl start rxpanel-demo-blue 2>&1 | grep -v 'already started' || true; }",
-    ]
+    assert cmd == " && ".join(
+        [
+            "{ sudo -n supervisorctl stop rxpanel-demo-blue >/dev/null 2>&1 || true; }",
+            f"{{ ! {{ {supervisor.port_listening(8001)}; }} || "
+            "{ echo 'port 8001 is in use by another process on the server' >&2; exit 1; }; }",
+            "sudo -n install -m 0644 /srv/rxpanel/demo/tmp/rxpanel-demo-blue.conf "
+            "/etc/supervisor/conf.d/rxpanel-demo-blue.conf",
+            "rm -f /srv/rxpanel/demo/tmp/rxpanel-demo-blue.conf",
+            f"sudo -n truncate -s 0 {log}",
+            "{ out=$(sudo -n supervisorctl update rxpanel-demo-blue 2>&1); rc=$?; "
+            '[ -z "$out" ] || echo "$out"; [ $rc = 0 ]; }',
+            'case "$out" in *"updated process group"*|*"added process group"*) ;; '
+            "*) sudo -n supervisorctl start rxpanel-demo-blue 2>&1 | grep -v 'already started' "
+            "|| true ;; esac",
+        ]
+    )
     touching_log = [p for words, p in simple_commands(cmd) if log in words]
     assert touching_log, "the program log is no longer emptied before a start"
     assert all(touching_log), f"the program log is emptied without sudo: {cmd}"
@@ -710,6 +720,7 @@ FAKE_SUPERVISORCTL = """\
 printf '%s\\n' "supervisorctl $*" >> {calls}
 case " $* " in
 *" start "*) printf '%s\\n' "${{SUP_START_OUT:-started}}";;
+*" update "*) [ -z "${{SUP_UPDATE_OUT:-}}" ] || printf '%s\\n' "$SUP_UPDATE_OUT";;
 *" status "*) printf '%s\\n' "${{SUP_STATUS:-}}";;
 *" pid "*) printf '%s\\n' "${{SUP_PID:-4242}}";;
 esac
@@ -1164,12 +1175,32 @@ def test_supervisor_start(world):
     assert not Path(conf_tmp).exists()
     assert Path(app.program_log("blue")).read_text() == ""
     ctl = "supervisorctl -c /x/s.conf"
+    # `update` changed nothing (same release, same colour): `start` is needed
     assert world.calls() == [
         f"{ctl} stop rxpanel-demo-blue",
-        f"{ctl} reread",
         f"{ctl} update rxpanel-demo-blue",
         f"{ctl} start rxpanel-demo-blue",
     ]
+
+
+@pytest.mark.parametrize(
+    "update_out",
+    [
+        "rxpanel-demo-blue: added process group",
+        "rxpanel-demo-blue: stopped\nrxpanel-demo-blue: updated process group",
+    ],
+)
+def test_supervisor_start_after_update_restarted_it(world, update_out):
+    """A new or changed program is started by `update` itself: no second call."""
+    conf_tmp, _ = start_world(world)
+    result = world.run(
+        supervisor.start(world.app, "blue", free_port(), conf_tmp),
+        SUP_UPDATE_OUT=update_out.replace("\\n", "\n"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == update_out.replace("\\n", "\n") + "\n"
+    ctl = "supervisorctl -c /x/s.conf"
+    assert world.calls() == [f"{ctl} stop rxpanel-demo-blue", f"{ctl} update rxpanel-demo-blue"]
 
 
 def test_supervisor_start_hides_already_started(world):

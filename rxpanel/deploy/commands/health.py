@@ -29,7 +29,7 @@ while time.monotonic() < deadline:
             if any(s in out for s in ("FATAL", "BACKOFF", "EXITED")):
                 print("the app process crashed at start: %s" % " ".join(out.split()[:2]))
                 sys.exit(1)
-    time.sleep(0.15)
+    time.sleep(0.05)
 print("not healthy after %gs: %s %s" % (timeout, path, last))
 sys.exit(1)
 """

@@ -10,13 +10,20 @@ def prepare(app: AppLayout) -> str:
     return "mkdir -p " + " ".join(q(d) for d in dirs)
 
 
+UNZIP = (
+    "import sys, zipfile\n"
+    "for archive, dest in zip(sys.argv[1::2], sys.argv[2::2]):\n"
+    "    zipfile.ZipFile(archive).extractall(dest)"
+)
+
+
 def unpack(app: AppLayout, release_id: str, frontend_zip: str, backend_zip: str) -> str:
     """Unzip the uploaded build into a fresh release dir; the zips are removed after."""
     rel = app.release(release_id)
+    front, back = f"{rel}/frontend", f"{rel}/backend"
     return (
-        f"rm -rf {q(rel)} && mkdir -p {q(rel + '/frontend')} {q(rel + '/backend')} && "
-        f"python3 -m zipfile -e {q(frontend_zip)} {q(rel + '/frontend')} && "
-        f"python3 -m zipfile -e {q(backend_zip)} {q(rel + '/backend')} && "
+        f"rm -rf {q(rel)} && mkdir -p {q(front)} {q(back)} && "
+        f"python3 -c {q(UNZIP)} {q(frontend_zip)} {q(front)} {q(backend_zip)} {q(back)} && "
         f"rm -f {q(frontend_zip)} {q(backend_zip)}"
     )
 

@@ -4,29 +4,34 @@ from __future__ import annotations
 
 from rxpanel.deploy.commands.base import AppLayout, q
 
-PORT_FREE = (
-    "import socket,sys;s=socket.socket();"
-    "s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);"
-    "s.bind(('127.0.0.1',int(sys.argv[1])));s.close()"
-)
+
+def port_listening(port: int) -> str:
+    """Exit 0 when something listens on the TCP port (read from /proc: no Python start-up)."""
+    return (
+        "cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | "
+        f"awk '$4 == \"0A\" && $2 ~ /:{int(port):04X}$/ {{found=1}} END {{exit !found}}'"
+    )
 
 
 def start(app: AppLayout, color: str, port: int, conf_tmp: str) -> str:
     """Stop the idle colour, make sure its port is free (so the health gate cannot
-    be answered by a stranger), install its program config and start it."""
-    prog, ctl = app.program(color), app.host.supervisorctl
+    be answered by a stranger), install its program config and start it.
+
+    `update` rereads the config and restarts the program when it changed; only
+    when nothing changed (the same release on the same colour) is `start` needed."""
+    prog, ctl, port = app.program(color), app.host.supervisorctl, int(port)
     return " && ".join(
         [
             f"{{ {ctl('stop', prog)} >/dev/null 2>&1 || true; }}",
-            f"{{ python3 -c {q(PORT_FREE)} {int(port)} 2>/dev/null || "
-            f"{{ echo 'port {int(port)} is in use by another process on the server' >&2; exit 1; }}; }}",
+            f"{{ ! {{ {port_listening(port)}; }} || "
+            f"{{ echo 'port {port} is in use by another process on the server' >&2; exit 1; }}; }}",
             app.host.priv(f"install -m 0644 {q(conf_tmp)} {q(app.program_conf(color))}"),
             f"rm -f {q(conf_tmp)}",
             # supervisord (often root) owns the log it writes
             app.host.priv(f"truncate -s 0 {q(app.program_log(color))}"),
-            f"{ctl('reread')} >/dev/null",
-            f"{ctl('update', prog)}",
-            f"{{ {ctl('start', prog)} 2>&1 | grep -v 'already started' || true; }}",
+            f'{{ out=$({ctl("update", prog)} 2>&1); rc=$?; [ -z "$out" ] || echo "$out"; [ $rc = 0 ]; }}',
+            f'case "$out" in *"updated process group"*|*"added process group"*) ;; '
+            f"*) {ctl('start', prog)} 2>&1 | grep -v 'already started' || true ;; esac",
         ]
     )
 
