@@ -6,6 +6,13 @@ config = rx.Config(
     # Reflex's model layer stays out of it.
     db_url=None,
     telemetry_enabled=False,
-    plugins=[rx.plugins.RadixThemesPlugin()],
-    disable_plugins=["reflex.plugins.sitemap.SitemapPlugin"],
+    show_built_with_reflex=False,
+    plugins=[
+        rx.plugins.RadixThemesPlugin(
+            theme=rx.theme(
+                appearance="inherit", accent_color="indigo", gray_color="slate", radius="medium"
+            )
+        )
+    ],
+    disable_plugins=[rx.plugins.SitemapPlugin],
 )

@@ -9,12 +9,20 @@ config = context.config
 target_metadata = SQLModel.metadata
 
 
+def render_item(kind, obj, autogen_context):
+    """Migrations need only the column type underneath our UTC wrapper."""
+    if kind == "type" and isinstance(obj, models.UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def run_migrations_offline() -> None:
     context.configure(
         url=config.get_main_option("sqlalchemy.url") or db.settings.get().db_url,
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
+        render_item=render_item,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -26,6 +34,7 @@ def run_migrations_online() -> None:
             connection=connection,
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
+            render_item=render_item,
         )
         with context.begin_transaction():
             context.run_migrations()

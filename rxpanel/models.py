@@ -68,6 +68,7 @@ class App(SQLModel, table=True):
     port_green: int
     live_color: str | None = None  # "blue" | "green" | None before the first deploy
     current_release_id: str | None = None
+    health_state: str | None = None  # healthy | degraded | down | None (not checked yet)
     created_at: datetime = Timestamp(default_factory=utcnow)
 
 
@@ -144,3 +145,41 @@ class DeploymentLog(SQLModel, table=True):
     step: str = ""
     level: str = "info"  # info | error | output
     line: str = Field(sa_column=Column(Text, nullable=False))
+
+
+ROLES = ("admin", "deployer", "viewer")
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(index=True, unique=True)
+    password_hash: str
+    role: str = "viewer"  # admin | deployer | viewer
+    disabled: bool = False
+    created_at: datetime = Timestamp(default_factory=utcnow)
+    last_login_at: datetime | None = Timestamp(default=None)
+
+
+class UserSession(SQLModel, table=True):
+    """A login. Only the token's hash is stored; the browser holds the token."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(index=True, unique=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    address: str = ""
+    created_at: datetime = Timestamp(default_factory=utcnow)
+    expires_at: datetime = Timestamp()
+
+
+class HealthCheck(SQLModel, table=True):
+    """One probe of an app's public URL + health path."""
+
+    __table_args__ = (Index("ix_healthcheck_app_time", "app_id", "checked_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    app_id: int = Field(foreign_key="app.id")
+    checked_at: datetime = Timestamp(default_factory=utcnow)
+    ok: bool
+    status_code: int | None = None
+    latency_ms: float | None = None
+    error: str | None = None

@@ -1,0 +1,38 @@
+"""Status badges: one colour per meaning, everywhere."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+COLORS = {
+    # app status
+    "live": "green",
+    "deploying": "blue",
+    "failed": "red",
+    "unhealthy": "orange",
+    "new": "gray",
+    # deployment status
+    "success": "green",
+    "running": "blue",
+    "queued": "gray",
+    "superseded": "gray",
+    "interrupted": "orange",
+    "cancelled": "gray",
+    # release status
+    "good": "green",
+    "ready": "gray",
+    "bad": "red",
+    "removed": "gray",
+    # steps and checks
+    "ok": "green",
+    # health
+    "healthy": "green",
+    "degraded": "orange",
+    "down": "red",
+    "unknown": "gray",
+}
+
+
+def status_badge(status: rx.Var | str, **props) -> rx.Component:
+    color = rx.match(status, *[(k, v) for k, v in COLORS.items()], "gray")
+    return rx.badge(status, color_scheme=color, variant="soft", radius="full", **props)

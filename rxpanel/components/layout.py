@@ -1,0 +1,188 @@
+"""The page shell: navigation, title, user menu, colour mode; and the gate that
+shows the setup or login form instead of any page to a visitor not logged in."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from rxpanel import routes
+from rxpanel.state.auth import AuthState
+
+NAV = [("Overview", routes.OVERVIEW), ("Servers", routes.SERVERS), ("Apps", routes.APPS)]
+
+
+def nav_link(label: str, href: str) -> rx.Component:
+    return rx.link(
+        label,
+        href=href,
+        size="3",
+        weight="medium",
+        color_scheme="gray",
+        high_contrast=True,
+        underline="none",
+    )
+
+
+def user_menu() -> rx.Component:
+    return rx.menu.root(
+        rx.menu.trigger(
+            rx.button(
+                rx.icon("user", size=16),
+                AuthState.username,
+                variant="soft",
+                size="2",
+                id="user-menu",
+            )
+        ),
+        rx.menu.content(
+            rx.menu.item(rx.text("Role: ", AuthState.role), disabled=True),
+            rx.menu.separator(),
+            rx.menu.item("Log out", on_click=AuthState.logout, id="logout"),
+        ),
+    )
+
+
+def navbar() -> rx.Component:
+    links = [nav_link(label, href) for label, href in NAV]
+    return rx.hstack(
+        rx.link(
+            rx.hstack(
+                rx.icon("rocket", size=20),
+                rx.heading("rxpanel", size="5"),
+                align="center",
+                spacing="2",
+            ),
+            href=routes.OVERVIEW,
+            underline="none",
+            color_scheme="gray",
+            high_contrast=True,
+        ),
+        rx.desktop_only(rx.hstack(*links, spacing="5")),
+        rx.spacer(),
+        rx.mobile_and_tablet(
+            rx.menu.root(
+                rx.menu.trigger(rx.icon_button(rx.icon("menu"), variant="ghost")),
+                rx.menu.content(*[rx.menu.item(rx.link(label, href=href)) for label, href in NAV]),
+            )
+        ),
+        rx.color_mode.button(size="2", variant="ghost"),
+        user_menu(),
+        align="center",
+        spacing="4",
+        padding_x="1.5em",
+        padding_y="0.75em",
+        border_bottom=f"1px solid {rx.color('gray', 5)}",
+        width="100%",
+        position="sticky",
+        top="0",
+        background_color=rx.color("gray", 1),
+        z_index="10",
+    )
+
+
+def _auth_card(
+    title: str, intro: str, fields: list[rx.Component], submit: str, handler, form_id: str
+) -> rx.Component:
+    return rx.center(
+        rx.card(
+            rx.form(
+                rx.vstack(
+                    rx.hstack(
+                        rx.icon("rocket", size=24), rx.heading("rxpanel", size="6"), align="center"
+                    ),
+                    rx.heading(title, size="4"),
+                    rx.text(intro, color_scheme="gray", size="2"),
+                    *fields,
+                    rx.cond(
+                        AuthState.auth_error != "",
+                        rx.callout(
+                            AuthState.auth_error,
+                            color_scheme="red",
+                            icon="triangle_alert",
+                            width="100%",
+                            id="auth-error",
+                        ),
+                    ),
+                    rx.button(submit, type="submit", width="100%", size="3"),
+                    spacing="3",
+                ),
+                on_submit=handler,
+                reset_on_submit=False,
+                id=form_id,
+            ),
+            width="min(26em, 92vw)",
+            size="4",
+        ),
+        min_height="80vh",
+    )
+
+
+def _field(label: str, name: str, kind: str = "text", auto: str = "off") -> rx.Component:
+    return rx.vstack(
+        rx.text(label, size="2", weight="medium"),
+        rx.input(
+            name=name,
+            type=kind,
+            required=True,
+            width="100%",
+            size="3",
+            auto_complete=auto,
+            id=f"field-{name}",
+        ),
+        spacing="1",
+        width="100%",
+    )
+
+
+def setup_form() -> rx.Component:
+    return _auth_card(
+        "Welcome: create the first admin",
+        "No user exists yet. This account can add servers, apps and other users.",
+        [
+            _field("User name", "username", auto="username"),
+            _field("Password (8+ characters)", "password", "password", "new-password"),
+            _field("Password again", "confirm", "password", "new-password"),
+        ],
+        "Create admin and log in",
+        AuthState.setup,
+        "setup-form",
+    )
+
+
+def login_form() -> rx.Component:
+    return _auth_card(
+        "Log in",
+        "Log in to deploy and watch your Reflex apps.",
+        [
+            _field("User name", "username", auto="username"),
+            _field("Password", "password", "password", "current-password"),
+        ],
+        "Log in",
+        AuthState.login,
+        "login-form",
+    )
+
+
+def gate() -> rx.Component:
+    return rx.cond(AuthState.needs_setup, setup_form(), login_form())
+
+
+def shell(title: str, content: rx.Component) -> rx.Component:
+    return rx.cond(
+        AuthState.signed_in,
+        rx.vstack(
+            navbar(),
+            rx.box(
+                content,
+                width="100%",
+                max_width="80em",
+                padding_x=["0.75em", "1.5em"],
+                padding_y="1.25em",
+                margin_x="auto",
+            ),
+            spacing="0",
+            width="100%",
+            min_height="100vh",
+        ),
+        rx.cond(AuthState.checked, gate(), rx.center(rx.spinner(size="3"), min_height="80vh")),
+    )

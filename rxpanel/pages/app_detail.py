@@ -1,0 +1,297 @@
+"""One app: deploy, watch it live, history, releases and rollback."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from rxpanel import routes
+from rxpanel.components.badges import status_badge
+from rxpanel.components.log_view import log_view, step_chips
+from rxpanel.pages import page
+from rxpanel.state.app_detail import AppDetailState as S
+
+
+def info(label: str, value) -> rx.Component:
+    return rx.vstack(
+        rx.text(label, size="1", color_scheme="gray"),
+        rx.text(value, size="2", weight="medium", font_family="monospace"),
+        spacing="0",
+    )
+
+
+def header() -> rx.Component:
+    a = S.app
+    return rx.vstack(
+        rx.hstack(
+            rx.heading(a["name"], size="7"),
+            status_badge(a["status"], id="app-status"),
+            rx.spacer(),
+            rx.link(a["url"], href=a["url"], is_external=True),
+            align="center",
+            width="100%",
+            wrap="wrap",
+        ),
+        rx.flex(
+            info("Server", a["server"]),
+            info("Source", a["source"]),
+            info("Branch", a["branch"]),
+            info("Release", a["release"]),
+            info("Commit", a["commit"]),
+            info("Colour", a["color"]),
+            info("Health", a["health"]),
+            wrap="wrap",
+            gap="5",
+        ),
+        spacing="3",
+        width="100%",
+    )
+
+
+def deploy_card() -> rx.Component:
+    return rx.cond(
+        S.can_deploy,
+        rx.card(
+            rx.form(
+                rx.hstack(
+                    rx.input(
+                        name="ref",
+                        placeholder="branch head, or a branch / tag / commit",
+                        width="22em",
+                        max_width="60vw",
+                        id="deploy-ref",
+                    ),
+                    rx.button(
+                        rx.icon("rocket", size=16),
+                        "Deploy",
+                        type="submit",
+                        id="deploy",
+                        loading=S.follow["status"] == "running",
+                    ),
+                    align="center",
+                    wrap="wrap",
+                ),
+                on_submit=S.deploy,
+                reset_on_submit=True,
+            ),
+            width="100%",
+        ),
+    )
+
+
+def live_card() -> rx.Component:
+    d = S.follow
+    return rx.cond(
+        d.contains("id"),
+        rx.card(
+            rx.vstack(
+                rx.hstack(
+                    rx.link(
+                        rx.heading("Deployment #", d["id"], size="4"),
+                        href="/deployments/" + d["id"],
+                    ),
+                    status_badge(d["status"], id="live-status"),
+                    rx.text(
+                        d["kind"],
+                        " · ",
+                        d["trigger"],
+                        " by ",
+                        d["by"],
+                        " · ",
+                        d["duration"],
+                        size="2",
+                        color_scheme="gray",
+                    ),
+                    align="center",
+                    wrap="wrap",
+                ),
+                step_chips(S.steps),
+                rx.cond(
+                    d["reason"] != "",
+                    rx.callout(
+                        d["reason"],
+                        icon=rx.cond(d["status"] == "success", "circle_check", "info"),
+                        color_scheme=rx.cond(
+                            d["status"] == "success",
+                            "green",
+                            rx.cond(d["status"] == "failed", "red", "gray"),
+                        ),
+                        size="1",
+                        width="100%",
+                        id="live-reason",
+                    ),
+                ),
+                log_view(S.lines, id="live-log"),
+                spacing="3",
+                width="100%",
+            ),
+            width="100%",
+        ),
+        rx.card(
+            rx.text(
+                "No deployment yet. Press Deploy to build and ship the branch head.",
+                color_scheme="gray",
+            ),
+            width="100%",
+        ),
+    )
+
+
+def release_row(r: dict) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(
+            rx.hstack(
+                rx.code(r["id"], variant="ghost", size="1"),
+                rx.cond(r["current"] == "yes", rx.badge("current", size="1")),
+            )
+        ),
+        rx.table.cell(status_badge(r["status"])),
+        rx.table.cell(rx.code(r["commit"], variant="ghost", size="1")),
+        rx.table.cell(rx.text(r["live_at"], size="1")),
+        rx.table.cell(rx.text(r["reason"], size="1", color_scheme="gray")),
+        rx.table.cell(
+            rx.cond(
+                (r["can_rollback"] == "yes") & S.can_deploy,
+                rx.button(
+                    rx.icon("undo-2", size=14),
+                    "Roll back",
+                    size="1",
+                    variant="soft",
+                    color_scheme="orange",
+                    on_click=S.ask_rollback(r["id"]),
+                    class_name="rollback-button",
+                    id="rollback-" + r["id"],
+                ),
+            )
+        ),
+        align="center",
+    )
+
+
+def rollback_dialog() -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Roll back?"),
+            rx.alert_dialog.description(
+                "Release ",
+                rx.code(S.confirm_release),
+                " comes back with its own env. No build, "
+                "no upload: it starts on the idle colour (or is already warm there), must pass "
+                "the health gate, then nginx switches to it.",
+            ),
+            rx.flex(
+                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
+                rx.alert_dialog.action(
+                    rx.button(
+                        "Roll back",
+                        color_scheme="orange",
+                        on_click=S.rollback,
+                        id="confirm-rollback",
+                    )
+                ),
+                spacing="3",
+                justify="end",
+                margin_top="1em",
+            ),
+        ),
+        open=S.confirm_release != "",
+        on_open_change=S.close_rollback,
+    )
+
+
+def releases_card() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading("Releases", size="4"),
+            rx.box(
+                rx.table.root(
+                    rx.table.header(
+                        rx.table.row(
+                            *[
+                                rx.table.column_header_cell(h)
+                                for h in ("Release", "Status", "Commit", "Last live", "Note", "")
+                            ]
+                        )
+                    ),
+                    rx.table.body(rx.foreach(S.releases, release_row)),
+                    size="1",
+                    width="100%",
+                    id="releases-table",
+                ),
+                overflow_x="auto",
+                width="100%",
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def history_row(d: dict) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.link("#", d["id"], href="/deployments/" + d["id"])),
+        rx.table.cell(d["kind"]),
+        rx.table.cell(status_badge(d["status"])),
+        rx.table.cell(rx.text(d["trigger"], " · ", d["by"], size="1")),
+        rx.table.cell(rx.code(d["commit"], variant="ghost", size="1")),
+        rx.table.cell(rx.text(d["age"], size="1")),
+        rx.table.cell(rx.text(d["duration"], size="1")),
+        rx.table.cell(rx.text(d["reason"], size="1", color_scheme="gray")),
+        align="center",
+    )
+
+
+def history_card() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading("Deployments", size="4"),
+            rx.box(
+                rx.table.root(
+                    rx.table.header(
+                        rx.table.row(
+                            *[
+                                rx.table.column_header_cell(h)
+                                for h in (
+                                    "#",
+                                    "Kind",
+                                    "Status",
+                                    "Trigger",
+                                    "Commit",
+                                    "When",
+                                    "Took",
+                                    "Outcome",
+                                )
+                            ]
+                        )
+                    ),
+                    rx.table.body(rx.foreach(S.history, history_row)),
+                    size="1",
+                    width="100%",
+                    id="history-table",
+                ),
+                overflow_x="auto",
+                width="100%",
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+@page(routes.APP, "App", on_load=S.load)
+def app_page() -> rx.Component:
+    return rx.cond(
+        S.missing != "",
+        rx.callout(S.missing, icon="triangle_alert", color_scheme="red"),
+        rx.vstack(
+            header(),
+            deploy_card(),
+            live_card(),
+            releases_card(),
+            history_card(),
+            rollback_dialog(),
+            spacing="4",
+            width="100%",
+        ),
+    )

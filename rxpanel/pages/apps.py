@@ -1,0 +1,257 @@
+"""Apps: what to deploy, where, and with which env (values write-only)."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from rxpanel import routes
+from rxpanel.components.forms import error_callout, field
+from rxpanel.pages import page
+from rxpanel.state.apps import AppsState
+
+
+def app_row(row: dict) -> rx.Component:
+    return rx.table.row(
+        rx.table.row_header_cell(rx.link(row["name"], href="/apps/" + row["name"], weight="bold")),
+        rx.table.cell(row["server"]),
+        rx.table.cell(
+            rx.vstack(
+                rx.text(row["source"], size="1", font_family="monospace"),
+                rx.text("branch ", row["branch"], size="1", color_scheme="gray"),
+                spacing="0",
+            )
+        ),
+        rx.table.cell(rx.link(row["url"], href=row["url"], is_external=True, size="2")),
+        rx.table.cell(rx.code(row["release"], variant="ghost", size="1")),
+        rx.table.cell(row["env_count"]),
+        rx.table.cell(
+            rx.cond(
+                AppsState.can_deploy,
+                rx.button(
+                    "Edit",
+                    size="1",
+                    variant="soft",
+                    color_scheme="gray",
+                    on_click=AppsState.open_edit(row["name"]),
+                ),
+            )
+        ),
+        align="center",
+    )
+
+
+def env_editor() -> rx.Component:
+    saved = rx.foreach(
+        AppsState.env_keys,
+        lambda key: rx.hstack(
+            rx.code(key, width="40%"),
+            rx.input(
+                name="env_value__" + key,
+                type="password",
+                width="45%",
+                placeholder="•••••• (unchanged)",
+                auto_complete="new-password",
+                disabled=AppsState.removed_keys.contains(key),
+            ),
+            rx.icon_button(
+                rx.cond(
+                    AppsState.removed_keys.contains(key), rx.icon("undo-2"), rx.icon("trash-2")
+                ),
+                type="button",
+                size="1",
+                variant="ghost",
+                color_scheme="red",
+                on_click=AppsState.toggle_remove_key(key),
+            ),
+            width="100%",
+            align="center",
+        ),
+    )
+    new = rx.foreach(
+        AppsState.new_env_rows,
+        lambda i: rx.hstack(
+            rx.input(
+                name="new_key_" + i.to_string(),
+                placeholder="KEY",
+                width="40%",
+                id="env-key-" + i.to_string(),
+            ),
+            rx.input(
+                name="new_value_" + i.to_string(),
+                placeholder="value",
+                type="password",
+                width="45%",
+                auto_complete="new-password",
+                id="env-value-" + i.to_string(),
+            ),
+            width="100%",
+        ),
+    )
+    return rx.vstack(
+        rx.hstack(
+            rx.text("Environment variables", size="2", weight="medium"),
+            rx.spacer(),
+            rx.button(
+                rx.icon("plus", size=14),
+                "Variable",
+                type="button",
+                size="1",
+                variant="soft",
+                on_click=AppsState.add_env_row,
+            ),
+            width="100%",
+        ),
+        rx.text(
+            "Values are stored encrypted and never shown again; leave a saved one blank "
+            "to keep it.",
+            size="1",
+            color_scheme="gray",
+        ),
+        saved,
+        new,
+        spacing="2",
+        width="100%",
+    )
+
+
+def app_dialog() -> rx.Component:
+    f = AppsState.form
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(rx.cond(AppsState.editing != "", "Edit app", "Add an app")),
+            rx.form(
+                rx.vstack(
+                    rx.grid(
+                        field(
+                            "Name",
+                            "name",
+                            f["name"],
+                            required=True,
+                            read_only=AppsState.editing != "",
+                            hint="lowercase letters, digits and -",
+                        ),
+                        rx.vstack(
+                            rx.text("Server", size="2", weight="medium"),
+                            rx.select(
+                                AppsState.server_names,
+                                name="server",
+                                default_value=f["server"],
+                                width="100%",
+                            ),
+                            spacing="1",
+                            width="100%",
+                        ),
+                        columns=rx.breakpoints(initial="1", sm="2"),
+                        spacing="3",
+                        width="100%",
+                    ),
+                    field(
+                        "Source: a git URL or a directory on the panel host",
+                        "source",
+                        f["source"],
+                        required=True,
+                        placeholder="https://github.com/you/app.git or /srv/src/app",
+                    ),
+                    rx.grid(
+                        field("Branch", "branch", f["branch"]),
+                        field(
+                            "Public URL",
+                            "url",
+                            f["url"],
+                            required=True,
+                            placeholder="https://app.example.com",
+                            hint="nginx answers here; baked into the frontend",
+                        ),
+                        columns=rx.breakpoints(initial="1", sm="2"),
+                        spacing="3",
+                        width="100%",
+                    ),
+                    rx.grid(
+                        field("Releases kept", "keep_releases", f["keep_releases"], kind="number"),
+                        field("Health path", "health_path", f["health_path"]),
+                        field(
+                            "Health timeout (s)",
+                            "health_timeout",
+                            f["health_timeout"],
+                            kind="number",
+                        ),
+                        field("Warm standby (min)", "standby_minutes", f["standby_minutes"]),
+                        columns=rx.breakpoints(initial="2", sm="4"),
+                        spacing="3",
+                        width="100%",
+                    ),
+                    env_editor(),
+                    error_callout(AppsState.form_error),
+                    rx.hstack(
+                        rx.dialog.close(
+                            rx.button("Cancel", variant="soft", color_scheme="gray", type="button")
+                        ),
+                        rx.button("Save", type="submit", id="save-app"),
+                        justify="end",
+                        width="100%",
+                    ),
+                    spacing="3",
+                ),
+                on_submit=AppsState.save,
+                reset_on_submit=False,
+                id="app-form",
+            ),
+            max_width="48em",
+        ),
+        open=AppsState.dialog_open,
+        on_open_change=AppsState.set_dialog_open,
+    )
+
+
+@page(routes.APPS, "Apps", on_load=AppsState.load)
+def apps_page() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.heading("Apps", size="7"),
+            rx.spacer(),
+            rx.cond(
+                AppsState.can_deploy,
+                rx.button(rx.icon("plus"), "Add app", on_click=AppsState.open_add, id="add-app"),
+            ),
+            width="100%",
+            align="center",
+        ),
+        rx.cond(
+            AppsState.rows.length() > 0,
+            rx.box(
+                rx.table.root(
+                    rx.table.header(
+                        rx.table.row(
+                            *[
+                                rx.table.column_header_cell(h)
+                                for h in (
+                                    "Name",
+                                    "Server",
+                                    "Source",
+                                    "URL",
+                                    "Release",
+                                    "Env vars",
+                                    "",
+                                )
+                            ]
+                        )
+                    ),
+                    rx.table.body(rx.foreach(AppsState.rows, app_row)),
+                    variant="surface",
+                    width="100%",
+                    id="apps-list",
+                ),
+                overflow_x="auto",
+                width="100%",
+            ),
+            rx.callout(
+                "No apps yet. An app is a Reflex project (git URL or directory) and "
+                "the public URL it answers on.",
+                icon="info",
+                width="100%",
+            ),
+        ),
+        app_dialog(),
+        spacing="4",
+        width="100%",
+    )

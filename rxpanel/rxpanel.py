@@ -1,0 +1,22 @@
+"""The rx.App: pages, and the background work that runs with the panel."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from rxpanel import db, worker
+from rxpanel.pages import PAGES, app_detail, apps, deployment, overview, servers  # noqa: F401
+
+db.upgrade()
+
+
+async def background_work() -> None:
+    worker.start()
+
+
+app = rx.App(
+    toaster=rx.toast.provider(position="bottom-right", close_button=True),
+)
+for spec in PAGES:
+    app.add_page(**spec)
+app.register_lifespan_task(background_work)

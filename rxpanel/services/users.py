@@ -1,0 +1,167 @@
+"""Users and their sessions. Passwords are hashed with argon2; a session token
+lives in the browser and only its SHA-256 is stored, with an expiry."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets as pysecrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlmodel import func, select
+
+from rxpanel import db
+from rxpanel.models import ROLES, User, UserSession, utcnow
+from rxpanel.services import Conflict, NotFound, ServiceError
+from rxpanel.validate import ValidationError
+
+SESSION_TTL = timedelta(hours=12)
+USERNAME = re.compile(r"[a-z0-9][a-z0-9._@+-]{1,63}")
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("timing equaliser: verify something when the user is unknown")
+
+
+def clean_username(value: str) -> str:
+    value = (value or "").strip().lower()
+    if not USERNAME.fullmatch(value):
+        raise ValidationError(
+            "user name: 2-64 of a-z 0-9 . _ @ + -, starting with a letter or digit"
+        )
+    return value
+
+
+def check_password(value: str) -> str:
+    if not 8 <= len(value or "") <= 256:
+        raise ValidationError("password: at least 8 characters (at most 256)")
+    return value
+
+
+def check_role(value: str) -> str:
+    if value not in ROLES:
+        raise ValidationError(f"role must be one of {', '.join(ROLES)}")
+    return value
+
+
+def count() -> int:
+    with db.session() as s:
+        return s.exec(select(func.count()).select_from(User)).one()
+
+
+def create(username: str, password: str, role: str = "viewer") -> User:
+    username, role = clean_username(username), check_role(role)
+    hashed = _hasher.hash(check_password(password))
+    with db.session() as s:
+        if s.exec(select(User).where(User.username == username)).first():
+            raise Conflict(f"a user named {username!r} already exists")
+        user = User(username=username, password_hash=hashed, role=role)
+        s.add(user)
+    return user
+
+
+def setup_first_admin(username: str, password: str) -> User:
+    """Only while no user exists (first run); checked inside the write transaction."""
+    username = clean_username(username)
+    hashed = _hasher.hash(check_password(password))
+    with db.session() as s:
+        if s.exec(select(func.count()).select_from(User)).one():
+            raise Conflict("setup is already done: log in instead")
+        user = User(username=username, password_hash=hashed, role="admin")
+        s.add(user)
+    return user
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The user if the password matches and the account is enabled."""
+    try:
+        username = clean_username(username)
+    except ValidationError:
+        username = ""
+    with db.session() as s:
+        user = s.exec(select(User).where(User.username == username)).first()
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password or "")
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or user.disabled:
+        return None
+    with db.session() as s:
+        fresh = s.get(User, user.id)
+        fresh.last_login_at = utcnow()
+        if _hasher.check_needs_rehash(fresh.password_hash):
+            fresh.password_hash = _hasher.hash(password)
+        s.add(fresh)
+    return user
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(user_id: int, address: str = "") -> str:
+    token = pysecrets.token_urlsafe(32)
+    with db.session() as s:
+        s.add(
+            UserSession(
+                token_hash=_digest(token),
+                user_id=user_id,
+                address=address[:64],
+                expires_at=utcnow() + SESSION_TTL,
+            )
+        )
+    return token
+
+
+def user_for_token(token: str) -> User | None:
+    """The logged-in user, or None (unknown, expired, or disabled); slides the expiry."""
+    if not token:
+        return None
+    now = utcnow()
+    with db.session() as s:
+        session = s.exec(
+            select(UserSession).where(UserSession.token_hash == _digest(token))
+        ).first()
+        if session is None:
+            return None
+        if session.expires_at <= now:
+            s.delete(session)
+            return None
+        user = s.get(User, session.user_id)
+        if user is None or user.disabled:
+            return None
+        if session.expires_at - now < SESSION_TTL - timedelta(minutes=5):
+            session.expires_at = now + SESSION_TTL
+            s.add(session)
+        return user
+
+
+def end_session(token: str) -> None:
+    with db.session() as s:
+        session = s.exec(
+            select(UserSession).where(UserSession.token_hash == _digest(token))
+        ).first()
+        if session is not None:
+            s.delete(session)
+
+
+def get(username: str) -> User:
+    with db.session() as s:
+        user = s.exec(select(User).where(User.username == clean_username(username))).first()
+    if user is None:
+        raise NotFound(f"no user named {username!r}")
+    return user
+
+
+def list_all() -> list[User]:
+    with db.session() as s:
+        return list(s.exec(select(User).order_by(User.username)).all())
+
+
+def require_role(user: User | None, role: str) -> User:
+    """admin > deployer > viewer."""
+    if user is None:
+        raise ServiceError("log in first")
+    if ROLES.index(user.role) > ROLES.index(role):
+        raise ServiceError(f"your role ({user.role}) may not do this; it needs {role}")
+    return user

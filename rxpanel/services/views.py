@@ -1,0 +1,223 @@
+"""Read models for the dashboard: rows as dicts of strings (easy to render),
+with nothing secret in them: env values and keys never leave the services."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import col, func, select
+
+from rxpanel import db
+from rxpanel.models import App, Deployment, DeploymentLog, DeploymentStep, Release, Server, utcnow
+from rxpanel.services import NotFound, apps, servers
+from rxpanel.services.overview import age, status
+
+LOG_LIMIT = 2000  # lines kept in a page's state; the rest stays in the database
+
+
+def _time(when: datetime | None) -> str:
+    return when.strftime("%Y-%m-%d %H:%M:%S") if when else ""
+
+
+def _duration(dep: Deployment) -> str:
+    if not dep.started_at:
+        return ""
+    end = dep.finished_at or utcnow()
+    return f"{(end - dep.started_at).total_seconds():.1f} s"
+
+
+def server_rows() -> list[dict[str, str]]:
+    with db.session() as s:
+        used = dict(s.exec(select(App.server_id, func.count()).group_by(App.server_id)).all())
+        found = s.exec(select(Server).order_by(Server.name)).all()
+    rows = []
+    for server in found:
+        row = {k: str(v if v is not None else "") for k, v in servers.public(server).items()}
+        row["sudo"] = "yes" if server.sudo else "no"
+        row["apps"] = str(used.get(server.id, 0))
+        row["host_key"] = row["host_key"] or "not connected yet"
+        rows.append(row)
+    return rows
+
+
+def server_form(name: str) -> dict[str, str]:
+    """The stored fields of a server for its edit form: never the key."""
+    server = servers.get(name)
+    data = {k: str(v) for k, v in servers.public(server).items() if k != "host_key"}
+    data["sudo"] = "on" if server.sudo else ""
+    return data
+
+
+def app_rows() -> list[dict[str, str]]:
+    names = {s.id: s.name for s in servers.list_all()}
+    out = []
+    for app in apps.list_all():
+        public = apps.public(app, names.get(app.server_id, ""))
+        out.append(
+            {
+                "name": app.name,
+                "server": public["server"],
+                "source": app.source,
+                "branch": app.branch,
+                "url": app.url,
+                "release": app.current_release_id or "",
+                "env_count": str(len(public["env_keys"])),
+            }
+        )
+    return out
+
+
+def app_form(name: str) -> tuple[dict[str, str], list[str]]:
+    """An app's settings for its edit form, and its env keys (values stay secret)."""
+    app = apps.get(name)
+    public = apps.public(app, servers.get_by_id(app.server_id).name)
+    keys = public.pop("env_keys")
+    return {k: str(v if v is not None else "") for k, v in public.items()}, keys
+
+
+def app_detail(name: str) -> dict[str, str]:
+    app = apps.get(name)
+    server = servers.get_by_id(app.server_id)
+    with db.session() as s:
+        last = s.exec(
+            select(Deployment)
+            .where(Deployment.app_id == app.id)
+            .order_by(col(Deployment.id).desc())
+        ).first()
+        active = s.exec(
+            select(Deployment.id).where(
+                Deployment.app_id == app.id, col(Deployment.status).in_(("queued", "running"))
+            )
+        ).first()
+        current = s.get(Release, app.current_release_id) if app.current_release_id else None
+    return {
+        "name": app.name,
+        "url": app.url,
+        "server": server.name,
+        "source": app.source,
+        "branch": app.branch,
+        "status": status(app, last, active is not None),
+        "health": app.health_state or "unknown",
+        "release": app.current_release_id or "",
+        "commit": current.commit[:12] if current else "",
+        "color": app.live_color or "",
+        "port_blue": str(app.port_blue),
+        "port_green": str(app.port_green),
+        "standby_minutes": f"{app.standby_minutes:g}",
+        "keep": str(app.keep_releases),
+    }
+
+
+def deployment_row(dep: Deployment) -> dict[str, str]:
+    return {
+        "id": str(dep.id),
+        "kind": dep.kind,
+        "status": dep.status,
+        "trigger": dep.trigger,
+        "by": dep.triggered_by,
+        "ref": dep.ref or "",
+        "commit": (dep.commit or "")[:12],
+        "release": dep.release_id or "",
+        "created": _time(dep.created_at),
+        "age": age(dep.created_at),
+        "duration": _duration(dep),
+        "reason": dep.reason or "",
+    }
+
+
+def deployment_rows(app_name: str, limit: int = 30) -> list[dict[str, str]]:
+    with db.session() as s:
+        app = s.exec(select(App).where(App.name == app_name)).first()
+        if app is None:
+            raise NotFound(f"no app named {app_name!r}")
+        deps = s.exec(
+            select(Deployment)
+            .where(Deployment.app_id == app.id)
+            .order_by(col(Deployment.id).desc())
+            .limit(limit)
+        ).all()
+    return [deployment_row(d) for d in deps]
+
+
+def release_rows(app_name: str) -> list[dict[str, str]]:
+    app = apps.get(app_name)
+    with db.session() as s:
+        rels = s.exec(
+            select(Release)
+            .where(Release.app_id == app.id, Release.status != "removed")
+            .order_by(col(Release.id).desc())
+        ).all()
+    return [
+        {
+            "id": r.id,
+            "status": r.status,
+            "commit": r.commit[:12],
+            "created": _time(r.created_at),
+            "live_at": _time(r.live_at),
+            "reason": r.reason or "",
+            "current": "yes" if r.id == app.current_release_id else "",
+            "can_rollback": "yes" if r.status == "good" and r.id != app.current_release_id else "",
+        }
+        for r in rels
+    ]
+
+
+def deployment_detail(dep_id: int) -> dict[str, str]:
+    with db.session() as s:
+        dep = s.get(Deployment, dep_id)
+        if dep is None:
+            raise NotFound(f"no deployment #{dep_id}")
+        app = s.get(App, dep.app_id)
+    row = deployment_row(dep)
+    row.update(app=app.name, started=_time(dep.started_at), finished=_time(dep.finished_at))
+    return row
+
+
+def step_rows(dep_id: int) -> list[dict[str, str]]:
+    with db.session() as s:
+        found = s.exec(
+            select(DeploymentStep)
+            .where(DeploymentStep.deployment_id == dep_id)
+            .order_by(DeploymentStep.id)
+        ).all()
+    return [
+        {
+            "name": st.name,
+            "status": st.status,
+            "duration": f"{st.duration:.2f} s" if st.duration is not None else "…",
+        }
+        for st in found
+    ]
+
+
+def log_rows(dep_id: int, after_id: int = 0, limit: int = LOG_LIMIT) -> list[dict[str, str]]:
+    with db.session() as s:
+        found = s.exec(
+            select(DeploymentLog)
+            .where(DeploymentLog.deployment_id == dep_id, DeploymentLog.id > after_id)
+            .order_by(DeploymentLog.id)
+            .limit(limit)
+        ).all()
+    return [
+        {
+            "id": str(r.id),
+            "time": r.created_at.strftime("%H:%M:%S"),
+            "level": r.level,
+            "step": r.step,
+            "line": r.line,
+        }
+        for r in found
+    ]
+
+
+def latest_deployment_id(app_name: str) -> int:
+    with db.session() as s:
+        app = s.exec(select(App).where(App.name == app_name)).first()
+        if app is None:
+            return 0
+        dep_id = s.exec(
+            select(Deployment.id)
+            .where(Deployment.app_id == app.id)
+            .order_by(col(Deployment.id).desc())
+        ).first()
+    return dep_id or 0

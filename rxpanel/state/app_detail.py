@@ -1,0 +1,135 @@
+"""One app: deploy, follow the running deployment's log live, history, releases
+and rollback. The log comes from the stored rows, so a deploy started from the
+CLI or a webhook shows up here the same way, and a closed tab loses nothing."""
+
+from __future__ import annotations
+
+import asyncio
+
+import reflex as rx
+
+from rxpanel import routes, validate
+from rxpanel.models import DEPLOY_STATES_FINAL
+from rxpanel.services import NotFound, apps, deployments, views
+from rxpanel.state.auth import AuthState, authorized, current_user
+from rxpanel.state.live import still_watching
+
+REFRESH_SECONDS = 0.5
+
+
+class AppDetailState(AuthState):
+    app: dict[str, str] = {}
+    history: list[dict[str, str]] = []
+    releases: list[dict[str, str]] = []
+    follow: dict[str, str] = {}  # the deployment shown live: the active one, else the latest
+    steps: list[dict[str, str]] = []
+    lines: list[dict[str, str]] = []
+    confirm_release: str = ""  # a release id while the rollback dialog is open
+    missing: str = ""
+    _name: str = ""
+    _follow_id: int = 0
+    _last_line: int = 0
+    _watching: bool = False
+
+    def _refresh(self) -> str | None:
+        """Reload everything; returns the outcome when the followed deployment just ended."""
+        try:
+            self.app = views.app_detail(self._name)
+        except NotFound as e:
+            self.missing, self.app = str(e), {}
+            return None
+        self.missing = ""
+        self.history = views.deployment_rows(self._name)
+        self.releases = views.release_rows(self._name)
+        active = [d for d in self.history if d["status"] in ("running", "queued")]
+        newest = int((active[-1] if active else self.history[0])["id"]) if self.history else 0
+        before = self.follow.get("status", "")
+        if newest != self._follow_id:
+            self._follow_id, self._last_line, self.lines, before = newest, 0, [], ""
+        if not newest:
+            self.follow, self.steps = {}, []
+            return None
+        self.follow = views.deployment_detail(newest)
+        self.steps = views.step_rows(newest)
+        fresh = views.log_rows(newest, self._last_line)
+        if fresh:
+            self._last_line = int(fresh[-1]["id"])
+            self.lines = (self.lines + fresh)[-views.LOG_LIMIT :]
+        now = self.follow["status"]
+        if before and before not in DEPLOY_STATES_FINAL and now in DEPLOY_STATES_FINAL:
+            return now
+        return None
+
+    def _toast(self, outcome: str | None):
+        if outcome is None:
+            return None
+        dep = self.follow
+        if outcome == "success":
+            return rx.toast.success(f"Deployment #{dep['id']} succeeded: {dep['reason']}")
+        return rx.toast.error(f"Deployment #{dep['id']} {outcome}: {dep['reason']}")
+
+    @rx.event
+    @authorized("viewer")
+    def load(self):
+        self._name = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
+        self.follow, self.lines, self._follow_id, self.confirm_release = {}, [], 0, ""
+        self._refresh()
+        if not self._watching:
+            self._watching = True
+            return AppDetailState.watch
+
+    @rx.event(background=True)
+    @authorized("viewer")
+    async def watch(self):
+        try:
+            while True:
+                await asyncio.sleep(REFRESH_SECONDS)
+                async with self:
+                    if not still_watching(self, routes.APP):
+                        return
+                    toast = self._toast(self._refresh())
+                if toast is not None:
+                    yield toast
+        finally:
+            async with self:
+                self._watching = False
+
+    @rx.event
+    @authorized("deployer")
+    def deploy(self, form: dict):
+        ref = (form.get("ref") or "").strip()
+        try:
+            ref = validate.git_ref(ref, "ref") if ref else None
+            app = apps.get(self._name)
+        except (validate.ValidationError, NotFound) as e:
+            return rx.toast.error(str(e))
+        dep = deployments.trigger(
+            app.id, kind="deploy", ref=ref, trigger="ui", by=current_user().username
+        )
+        self._refresh()
+        return rx.toast.info(f"Deployment #{dep.id} queued ({ref or app.branch}).")
+
+    @rx.event
+    @authorized("deployer")
+    def ask_rollback(self, release_id: str):
+        self.confirm_release = release_id
+
+    @rx.event
+    @authorized("viewer")
+    def close_rollback(self, _open: bool = False):
+        self.confirm_release = ""
+
+    @rx.event
+    @authorized("deployer")
+    def rollback(self):
+        release_id, self.confirm_release = self.confirm_release, ""
+        try:
+            app = apps.get(self._name)
+            validate.release_id(release_id)
+        except (validate.ValidationError, NotFound) as e:
+            return rx.toast.error(str(e))
+        dep = deployments.trigger(
+            app.id, kind="rollback", ref=release_id, trigger="ui", by=current_user().username
+        )
+        self._refresh()
+        return rx.toast.info(f"Rollback to {release_id} queued (deployment #{dep.id}).")

@@ -1,0 +1,125 @@
+"""Apps: list, add, edit. Env values are write-only here: the state holds env
+keys, a typed value goes from the submitted form to the service (encrypted),
+and a saved value is never sent back to the browser."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from rxpanel import routes
+from rxpanel.services import ServiceError, apps, servers, views
+from rxpanel.state.auth import AuthState, authorized
+from rxpanel.validate import ValidationError
+
+DEFAULTS = {
+    "name": "",
+    "server": "",
+    "source": "",
+    "branch": "main",
+    "url": "",
+    "keep_releases": "5",
+    "health_path": "/ping",
+    "health_timeout": "60",
+    "standby_minutes": "15",
+}
+SETTINGS = ("keep_releases", "health_path", "health_timeout", "standby_minutes")
+
+
+class AppsState(AuthState):
+    rows: list[dict[str, str]] = []
+    server_names: list[str] = []
+    dialog_open: bool = False
+    editing: str = ""
+    form: dict[str, str] = DEFAULTS
+    env_keys: list[str] = []  # saved keys: their values stay on the server side
+    removed_keys: list[str] = []
+    new_env_rows: list[int] = []
+    form_error: str = ""
+
+    @rx.event
+    @authorized("viewer")
+    def load(self):
+        self.rows = views.app_rows()
+        self.server_names = [s.name for s in servers.list_all()]
+
+    @rx.event
+    @authorized("deployer")
+    def open_add(self):
+        self.server_names = [s.name for s in servers.list_all()]
+        if not self.server_names:
+            return rx.toast.warning("Add a server first: apps are deployed to a server.")
+        self.form = {**DEFAULTS, "server": self.server_names[0]}
+        self.editing, self.env_keys, self.removed_keys = "", [], []
+        self.new_env_rows, self.form_error, self.dialog_open = [0], "", True
+
+    @rx.event
+    @authorized("deployer")
+    def open_edit(self, name: str):
+        self.server_names = [s.name for s in servers.list_all()]
+        self.form, self.env_keys = views.app_form(name)
+        self.editing, self.removed_keys, self.new_env_rows = name, [], []
+        self.form_error, self.dialog_open = "", True
+
+    @rx.event
+    @authorized("viewer")
+    def set_dialog_open(self, value: bool):
+        self.dialog_open = value
+
+    @rx.event
+    @authorized("deployer")
+    def add_env_row(self):
+        self.new_env_rows.append(len(self.new_env_rows))
+
+    @rx.event
+    @authorized("deployer")
+    def toggle_remove_key(self, key: str):
+        if key in self.removed_keys:
+            self.removed_keys.remove(key)
+        else:
+            self.removed_keys.append(key)
+
+    @rx.event
+    @authorized("deployer")
+    def save(self, form: dict):
+        data = apps.AppInput(
+            name=self.editing or form.get("name", ""),
+            server=form.get("server", ""),
+            source=form.get("source", ""),
+            url=form.get("url", ""),
+            branch=form.get("branch", "main"),
+            **{k: form.get(k, DEFAULTS[k]) for k in SETTINGS},
+        )
+        try:
+            changes = self._env_changes(form)
+            if self.editing:
+                data.cleaned()
+                apps.update(self.editing, data)
+                apps.set_env(self.editing, changes)
+            else:
+                data.env = {k: v for k, v in changes.items() if v is not None}
+                apps.add(data)
+        except (ServiceError, ValidationError) as e:
+            self.form_error = str(e)
+            return
+        self.dialog_open, self.form_error = False, ""
+        self.rows = views.app_rows()
+        if self.editing:
+            return rx.toast.success(f"App {data.name} saved; the next deploy uses it.")
+        return [rx.toast.success(f"App {data.name} added."), rx.redirect(routes.app_url(data.name))]
+
+    def _env_changes(self, form: dict) -> dict[str, str | None]:
+        """New values for saved keys (blank keeps the old one), new pairs, removals."""
+        changes: dict[str, str | None] = {}
+        for key in self.env_keys:
+            if key in self.removed_keys:
+                changes[key] = None
+            elif value := form.get(f"env_value__{key}", ""):
+                changes[key] = value
+        for i in self.new_env_rows:
+            key, value = (form.get(f"new_key_{i}") or "").strip(), form.get(f"new_value_{i}", "")
+            if key:
+                changes[key] = value
+            elif value:
+                raise ValidationError("an env value was given without a key")
+        apps.clean_env({k: v for k, v in changes.items() if v is not None})
+        return changes

@@ -1,0 +1,192 @@
+"""Who is logged in, checked on the server in every event handler that reads or
+changes data (the `authorized` decorator), not only when a page loads.
+
+The browser holds a random session token in a cookie; the server keeps its
+hash with an expiry (services.users). Nothing else secret reaches the client."""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import inspect
+
+import reflex as rx
+
+from rxpanel.models import ROLES, User
+from rxpanel.services import ServiceError, users
+from rxpanel.validate import ValidationError
+
+_current: contextvars.ContextVar[User | None] = contextvars.ContextVar("rxpanel_user", default=None)
+SESSION_COOKIE = "rxpanel_session"
+
+
+def current_user() -> User:
+    """The user the running handler was authorized for."""
+    user = _current.get()
+    if user is None:
+        raise RuntimeError("current_user() outside an authorized handler")
+    return user
+
+
+def authorized(role: str = "viewer"):
+    """Run the handler only for a logged-in user of at least `role`.
+
+    Works for plain, async, generator and background handlers; marks the
+    function so a test can check that every data handler carries it."""
+    assert role in ROLES
+
+    def check(state: AuthState):
+        """(user, None) when allowed; (None, what to tell the browser) when refused."""
+        user = users.user_for_token(state.session_token)
+        if user is None:
+            # a visitor who never logged in already sees the login form: say nothing
+            return None, AuthState.session_ended if state.signed_in else rx.noop()
+        if ROLES.index(user.role) > ROLES.index(role):
+            return None, rx.toast.error(
+                f"Your role ({user.role}) may not do this: it needs {role}."
+            )
+        return user, None
+
+    def decorate(fn):
+        if inspect.isasyncgenfunction(fn):
+
+            async def wrapper(self, *args, **kwargs):
+                user, denied = check(self)
+                if denied is not None:
+                    yield denied
+                    return
+                token = _current.set(user)
+                try:
+                    async for item in fn(self, *args, **kwargs):
+                        yield item
+                finally:
+                    _current.reset(token)
+
+        elif inspect.iscoroutinefunction(fn):
+
+            async def wrapper(self, *args, **kwargs):
+                user, denied = check(self)
+                if denied is not None:
+                    return denied
+                token = _current.set(user)
+                try:
+                    return await fn(self, *args, **kwargs)
+                finally:
+                    _current.reset(token)
+
+        elif inspect.isgeneratorfunction(fn):
+
+            def wrapper(self, *args, **kwargs):
+                user, denied = check(self)
+                if denied is not None:
+                    yield denied
+                    return
+                token = _current.set(user)
+                try:
+                    yield from fn(self, *args, **kwargs)
+                finally:
+                    _current.reset(token)
+
+        else:
+
+            def wrapper(self, *args, **kwargs):
+                user, denied = check(self)
+                if denied is not None:
+                    return denied
+                token = _current.set(user)
+                try:
+                    return fn(self, *args, **kwargs)
+                finally:
+                    _current.reset(token)
+
+        functools.update_wrapper(wrapper, fn)
+        wrapper.required_role = role
+        return wrapper
+
+    return decorate
+
+
+def public(fn):
+    """Mark a handler that needs no login (login form, setup, theme toggles)."""
+    fn.required_role = None
+    return fn
+
+
+class AuthState(rx.State):
+    session_token: str = rx.Cookie("", name=SESSION_COOKIE, same_site="strict", max_age=12 * 3600)
+    signed_in: bool = False
+    needs_setup: bool = False
+    checked: bool = False
+    username: str = ""
+    role: str = ""
+    auth_error: str = ""
+
+    @rx.var
+    def can_deploy(self) -> bool:
+        return self.role in ("admin", "deployer")
+
+    @rx.var
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @rx.event
+    @public
+    def check_session(self):
+        """on_load of every page: decide between the page, the login form and setup."""
+        user = users.user_for_token(self.session_token)
+        self.needs_setup = user is None and users.count() == 0
+        self._show(user)
+        self.checked = True
+
+    def _show(self, user: User | None) -> None:
+        self.signed_in = user is not None
+        self.username = user.username if user else ""
+        self.role = user.role if user else ""
+
+    @rx.event
+    @public
+    def session_ended(self):
+        self._show(None)
+        self.session_token = ""
+        return rx.toast.warning("Your session has ended: log in again.")
+
+    @rx.event
+    @public
+    def login(self, form: dict):
+        user = users.authenticate(form.get("username", ""), form.get("password", ""))
+        if user is None:
+            self.auth_error = "Wrong user name or password."
+            return
+        return self._signed_in_as(user)
+
+    @rx.event
+    @public
+    def setup(self, form: dict):
+        """First run: create the first admin (refused once any user exists)."""
+        if form.get("password") != form.get("confirm"):
+            self.auth_error = "The two passwords differ."
+            return
+        try:
+            user = users.setup_first_admin(form.get("username", ""), form.get("password", ""))
+        except (ServiceError, ValidationError) as e:
+            self.auth_error = str(e)
+            return
+        self.needs_setup = False
+        return self._signed_in_as(user)
+
+    def _signed_in_as(self, user: User):
+        self.session_token = users.start_session(user.id, self.router.session.client_ip)
+        self.auth_error = ""
+        self._show(user)
+        # reload the page the user asked for, now with its data
+        url = self.router.url
+        return rx.redirect(url.path + (f"?{url.query}" if url.query else "") or "/")
+
+    @rx.event
+    @public
+    def logout(self):
+        if self.session_token:
+            users.end_session(self.session_token)
+        self.session_token = ""
+        self._show(None)
+        return rx.redirect("/")
