@@ -68,7 +68,16 @@ class App(SQLModel, table=True):
     port_green: int
     live_color: str | None = None  # "blue" | "green" | None before the first deploy
     current_release_id: str | None = None
+    # health checks of url + health_path (see rxpanel/health)
+    check_interval: int = 30  # seconds
+    check_timeout: float = 5  # seconds
+    failure_threshold: int = 3  # consecutive failures that make it down
+    auto_rollback: bool = True  # roll back when down inside the watch window after a deploy
+    watch_minutes: float = 5
     health_state: str | None = None  # healthy | degraded | down | None (not checked yet)
+    failure_streak: int = 0
+    success_streak: int = 0
+    webhook_secret_enc: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Timestamp(default_factory=utcnow)
 
 
@@ -183,3 +192,85 @@ class HealthCheck(SQLModel, table=True):
     status_code: int | None = None
     latency_ms: float | None = None
     error: str | None = None
+
+
+class HealthRollup(SQLModel, table=True):
+    """One hour of an app's checks, kept after the raw rows are gone."""
+
+    __table_args__ = (Index("ix_healthrollup_app_hour", "app_id", "hour", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    app_id: int = Field(foreign_key="app.id")
+    hour: datetime = Timestamp()
+    checks: int = 0
+    failures: int = 0
+    latency_avg_ms: float | None = None
+    latency_max_ms: float | None = None
+
+
+class Incident(SQLModel, table=True):
+    """A time the app was not healthy: from the first failing check to recovery."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    app_id: int = Field(foreign_key="app.id", index=True)
+    state: str  # the worst state reached: degraded | down
+    cause: str
+    started_at: datetime = Timestamp(default_factory=utcnow)
+    ended_at: datetime | None = Timestamp(default=None)
+    rolled_back: bool = False
+
+
+class NotificationChannel(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True)
+    kind: str  # webhook | slack | discord
+    url_enc: str = Field(sa_column=Column(Text, nullable=False))
+    enabled: bool = True
+    created_at: datetime = Timestamp(default_factory=utcnow)
+
+
+class Notification(SQLModel, table=True):
+    """One message to one channel, retried with backoff until sent or given up."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel_id: int = Field(foreign_key="notificationchannel.id", index=True)
+    event: str  # health.down | health.recovered | deploy.success | deploy.failed | ...
+    app_id: int | None = Field(default=None, foreign_key="app.id")
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    payload: str = Field(sa_column=Column(Text, nullable=False))  # JSON of the event
+    status: str = Field(default="pending", index=True)  # pending | sent | failed
+    attempts: int = 0
+    next_attempt_at: datetime = Timestamp(default_factory=utcnow)
+    last_error: str | None = None
+    created_at: datetime = Timestamp(default_factory=utcnow)
+    sent_at: datetime | None = Timestamp(default=None)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """Every call to an app's deploy webhook, with what came of it."""
+
+    __table_args__ = (
+        Index("ix_webhookdelivery_dedupe", "app_id", "provider", "delivery_id", unique=True),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    app_id: int = Field(foreign_key="app.id", index=True)
+    provider: str
+    delivery_id: str | None = None  # the host's id: a repeat is answered, not queued again
+    event: str = ""
+    ref: str = ""
+    commit: str = ""
+    outcome: str  # queued | ignored | duplicate | rejected | error
+    detail: str = ""
+    status_code: int
+    deployment_id: int | None = None
+    address: str = ""
+    created_at: datetime = Timestamp(default_factory=utcnow)
+
+
+class Lease(SQLModel, table=True):
+    """A named lock with an expiry: the leader among panel processes holds 'worker'."""
+
+    name: str = Field(primary_key=True)
+    holder: str
+    expires_at: datetime = Timestamp()

@@ -210,3 +210,24 @@ def health_path(value: str) -> str:
     if not re.fullmatch(r"/[A-Za-z0-9._~/-]{0,200}", value) or ".." in value:
         raise ValidationError(f"health path {value!r} must look like /ping")
     return value
+
+
+def number(value: float | str, what: str, low: float, high: float) -> float:
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        raise ValidationError(f"{what} {value!r} is not a number") from None
+    if not low <= number <= high:  # also refuses nan
+        raise ValidationError(f"{what} {number:g} is out of range ({low:g}-{high:g})")
+    return number
+
+
+def flag(value: bool | str, what: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValidationError(f"{what} {value!r} must be yes or no")

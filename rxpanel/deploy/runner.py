@@ -17,13 +17,13 @@ from rxpanel.deploy.remote import RemoteError
 from rxpanel.deploy.target import connect, layout_of
 from rxpanel.models import Deployment
 from rxpanel.secrets import redact
-from rxpanel.services import apps, deployments, releases, servers
+from rxpanel.services import apps, deployments, notify, releases, servers
 
 HEARTBEAT_EVERY = 5.0
 
 
 def execute(dep: Deployment, cancel: threading.Event | None = None) -> Deployment:
-    """Run one claimed deployment to a final, recorded outcome."""
+    """Run one claimed deployment to a final, recorded outcome, and tell the team."""
     stop = threading.Event()
 
     def beat() -> None:
@@ -31,6 +31,15 @@ def execute(dep: Deployment, cancel: threading.Event | None = None) -> Deploymen
             deployments.heartbeat(dep.id)
 
     threading.Thread(target=beat, name=f"heartbeat-{dep.id}", daemon=True).start()
+    try:
+        done = _run(dep, cancel)
+    finally:
+        stop.set()
+    tell(done)
+    return done
+
+
+def _run(dep: Deployment, cancel: threading.Event | None) -> Deployment:
     try:
         summary = pipeline.execute(dep, cancel)
         deployments.add_log(dep.id, f"success: {summary}")
@@ -45,8 +54,32 @@ def execute(dep: Deployment, cancel: threading.Event | None = None) -> Deploymen
         detail = redact(traceback.format_exc(), secrets)
         deployments.add_log(dep.id, f"internal error: {detail}", level="error")
         return deployments.finish(dep.id, "failed", redact(f"internal error: {e}", secrets))
-    finally:
-        stop.set()
+
+
+def tell(dep: Deployment) -> None:
+    """Queue the outcome for the notification channels (never fails the deploy)."""
+    try:
+        app = apps.get_by_id(dep.app_id)
+        icon = {"success": "✅", "failed": "❌"}.get(dep.status, "⚪")
+        what = "rollback" if dep.kind == "rollback" else "deploy"
+        who = f"{dep.trigger}" + (f" · {dep.triggered_by}" if dep.triggered_by else "")
+        text = f"{icon} {app.name}: {what} #{dep.id} {dep.status}: {dep.reason} ({who})"
+        notify.enqueue(
+            f"deploy.{dep.status}",
+            text,
+            app_id=app.id,
+            app=app.name,
+            deployment=dep.id,
+            kind=dep.kind,
+            status=dep.status,
+            reason=dep.reason,
+            commit=dep.commit,
+            release=dep.release_id,
+            trigger=dep.trigger,
+            by=dep.triggered_by,
+        )
+    except Exception as e:  # noqa: BLE001
+        deployments.add_log(dep.id, f"could not queue the notification: {e}", level="error")
 
 
 def drain(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets as pysecrets
 from dataclasses import dataclass, field
 
 from sqlmodel import select
@@ -26,16 +27,13 @@ class AppInput:
     health_path: str = "/ping"
     health_timeout: int | str = 60
     standby_minutes: float | str = 15
+    check_interval: int | str = 30
+    check_timeout: float | str = 5
+    failure_threshold: int | str = 3
+    auto_rollback: bool | str = True
+    watch_minutes: float | str = 5
 
     def cleaned(self) -> dict:
-        try:
-            standby = float(str(self.standby_minutes))
-        except ValueError:
-            raise validate.ValidationError(
-                f"standby minutes {self.standby_minutes!r} is not a number"
-            ) from None
-        if not 0 <= standby <= 24 * 60:
-            raise validate.ValidationError("standby minutes must be between 0 and 1440")
         return {
             "name": validate.slug(self.name, "app name"),
             "source": validate.source(self.source),
@@ -44,7 +42,14 @@ class AppInput:
             "keep_releases": validate.positive(self.keep_releases, "releases to keep", 1, 100),
             "health_path": validate.health_path(self.health_path),
             "health_timeout": validate.positive(self.health_timeout, "health timeout", 1, 3600),
-            "standby_minutes": standby,
+            "standby_minutes": validate.number(self.standby_minutes, "standby minutes", 0, 1440),
+            "check_interval": validate.positive(self.check_interval, "check interval", 5, 86400),
+            "check_timeout": validate.number(self.check_timeout, "check timeout", 0.1, 60),
+            "failure_threshold": validate.positive(
+                self.failure_threshold, "failure threshold", 1, 100
+            ),
+            "auto_rollback": validate.flag(self.auto_rollback, "auto rollback"),
+            "watch_minutes": validate.number(self.watch_minutes, "watch minutes", 0, 1440),
             "env": clean_env(self.env),
         }
 
@@ -93,6 +98,7 @@ def add(data: AppInput) -> App:
             port_blue=blue,
             port_green=green,
             env_enc=secrets.encrypt(json.dumps(env)),
+            webhook_secret_enc=secrets.encrypt(pysecrets.token_urlsafe(32)),
         )
         s.add(app)
     return app
@@ -204,4 +210,10 @@ def public(app: App, server_name: str = "") -> dict:
         "port_green": app.port_green,
         "live_color": app.live_color,
         "current_release": app.current_release_id,
+        "check_interval": app.check_interval,
+        "check_timeout": app.check_timeout,
+        "failure_threshold": app.failure_threshold,
+        "auto_rollback": app.auto_rollback,
+        "watch_minutes": app.watch_minutes,
+        "health_state": app.health_state,
     }

@@ -1,0 +1,10 @@
+"""HTTP routes beside the dashboard (matched before Reflex's own)."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from rxpanel.webhooks import routes as webhooks
+
+api = Starlette(routes=[Route("/api/hooks/{app}", webhooks.receive, methods=["POST"])])

@@ -1,0 +1,1 @@
+"""Scheduled health checks of every app's public URL, alerts and auto-rollback."""

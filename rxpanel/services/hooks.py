@@ -1,0 +1,196 @@
+"""An app's deploy webhook: its secret, and what happens to each delivery.
+Every delivery is recorded with its outcome; a repeated delivery id is answered
+without queuing again; a push to another branch is ignored."""
+
+from __future__ import annotations
+
+import secrets as pysecrets
+from dataclasses import dataclass, field
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from rxpanel import db, secrets
+from rxpanel.models import App, WebhookDelivery
+from rxpanel.services import NotFound, deployments
+from rxpanel.webhooks.providers import Push, Rejected, identify, is_deletion, parse, verify
+
+MAX_BODY = 1024 * 1024  # bytes: larger deliveries are refused
+
+
+@dataclass
+class Answer:
+    status: int
+    body: dict = field(default_factory=dict)
+
+
+def path(app_name: str) -> str:
+    return f"/api/hooks/{app_name}"
+
+
+def secret(app_name: str, rotate: bool = False) -> str:
+    """The app's webhook secret, made on first use or when rotated."""
+    with db.session() as s:
+        app = s.exec(select(App).where(App.name == app_name)).first()
+        if app is None:
+            raise NotFound(f"no app named {app_name!r}")
+        if rotate or not app.webhook_secret_enc:
+            app.webhook_secret_enc = secrets.encrypt(pysecrets.token_urlsafe(32))
+            s.add(app)
+        return secrets.decrypt(app.webhook_secret_enc)
+
+
+def _record(
+    app_id: int,
+    answer: Answer,
+    *,
+    provider: str = "",
+    push: Push | None = None,
+    detail: str = "",
+    address: str = "",
+    delivery_id: str | None = None,
+    deployment_id: int | None = None,
+) -> Answer:
+    with db.session() as s:
+        s.add(
+            WebhookDelivery(
+                app_id=app_id,
+                provider=provider,
+                delivery_id=delivery_id,
+                event=push.event if push else "",
+                ref=push.ref if push else "",
+                commit=push.commit if push else "",
+                outcome=answer.body.get("status", "error"),
+                detail=detail[:500],
+                status_code=answer.status,
+                deployment_id=deployment_id,
+                address=address[:64],
+            )
+        )
+    return answer
+
+
+def receive(app_name: str, headers: dict[str, str], body: bytes, address: str = "") -> Answer:
+    headers = {k.lower(): v for k, v in headers.items()}
+    with db.session() as s:
+        app = s.exec(select(App).where(App.name == app_name)).first()
+    if app is None:
+        return Answer(404, {"status": "error", "error": "no such app"})
+
+    def reject(status: int, reason: str, provider: str = "") -> Answer:
+        # an unverified delivery id is not recorded as one: it must not block the real one
+        return _record(
+            app.id,
+            Answer(status, {"status": "rejected", "error": reason}),
+            provider=provider,
+            detail=reason,
+            address=address,
+        )
+
+    if len(body) > MAX_BODY:
+        return reject(413, f"body larger than {MAX_BODY} bytes")
+    provider = identify(headers)
+    if provider is None:
+        return reject(
+            401,
+            "no signature: expected a GitHub, GitLab, Gitea/Forgejo or X-Rxpanel-Signature header",
+        )
+    if not app.webhook_secret_enc:
+        return reject(
+            401, "this app has no webhook secret yet: run `rxpanel app webhook`", provider
+        )
+    try:
+        verify(provider, headers, body, secrets.decrypt(app.webhook_secret_enc))
+        push = parse(provider, headers, body)
+    except Rejected as e:
+        return reject(e.status, e.reason, provider)
+
+    def answer(status: int, outcome: str, detail: str) -> Answer:
+        # only queued deliveries claim their id (the dedupe key); others note it
+        note = f"{detail} (delivery {push.delivery_id})" if push.delivery_id else detail
+        return _record(
+            app.id,
+            Answer(status, {"status": outcome, "detail": detail}),
+            provider=provider,
+            push=push,
+            detail=note,
+            address=address,
+        )
+
+    if push.event == "ping":
+        return _record(
+            app.id,
+            Answer(200, {"status": "pong"}),
+            provider=provider,
+            push=push,
+            detail="ping",
+            address=address,
+        )
+    if push.event != "push":
+        return answer(202, "ignored", f"{push.event} events do not deploy")
+    if push.branch != app.branch or is_deletion(push):
+        why = (
+            "branch deleted" if is_deletion(push) else f"{push.ref or 'no ref'} is not {app.branch}"
+        )
+        return answer(202, "ignored", why)
+    # Claim the delivery id first: a concurrent repeat hits the unique index.
+    try:
+        with db.session() as s:
+            row = WebhookDelivery(
+                app_id=app.id,
+                provider=provider,
+                delivery_id=push.delivery_id,
+                event=push.event,
+                ref=push.ref,
+                commit=push.commit,
+                outcome="queued",
+                status_code=202,
+                address=address[:64],
+            )
+            s.add(row)
+    except IntegrityError:
+        with db.session() as s:
+            first = s.exec(
+                select(WebhookDelivery).where(
+                    WebhookDelivery.app_id == app.id,
+                    WebhookDelivery.provider == provider,
+                    WebhookDelivery.delivery_id == push.delivery_id,
+                )
+            ).first()
+        return _record(
+            app.id,
+            Answer(
+                200, {"status": "duplicate", "deployment": first.deployment_id if first else None}
+            ),
+            provider=provider,
+            push=push,
+            address=address,
+            detail=f"delivery {push.delivery_id} was already received",
+        )
+    dep = deployments.trigger(
+        app.id,
+        kind="deploy",
+        ref=push.commit or None,
+        trigger="webhook",
+        by=f"{provider} push {push.commit[:12]}".strip(),
+    )
+    with db.session() as s:
+        row = s.get(WebhookDelivery, row.id)
+        row.deployment_id, row.detail = dep.id, f"deployment #{dep.id}"
+        s.add(row)
+    return Answer(202, {"status": "queued", "deployment": dep.id, "commit": push.commit})
+
+
+def recent(app_name: str, limit: int = 30) -> list[WebhookDelivery]:
+    with db.session() as s:
+        app = s.exec(select(App).where(App.name == app_name)).first()
+        if app is None:
+            raise NotFound(f"no app named {app_name!r}")
+        return list(
+            s.exec(
+                select(WebhookDelivery)
+                .where(WebhookDelivery.app_id == app.id)
+                .order_by(col(WebhookDelivery.id).desc())
+                .limit(limit)
+            ).all()
+        )

@@ -1,0 +1,1 @@
+"""Deploys triggered by git hosts' push webhooks."""
