@@ -135,7 +135,18 @@ def server_forget_key(a) -> int:
 # -- apps ----------------------------------------------------------------------
 
 
-APP_SETTINGS = ("branch", "keep_releases", "health_path", "health_timeout", "standby_minutes")
+APP_SETTINGS = (
+    "branch",
+    "keep_releases",
+    "health_path",
+    "health_timeout",
+    "standby_minutes",
+    "check_interval",
+    "check_timeout",
+    "failure_threshold",
+    "auto_rollback",
+    "watch_minutes",
+)
 
 
 def app_add(a) -> int:
@@ -169,11 +180,25 @@ def app_update(a) -> int:
 def _app_setting_flags(s: argparse.ArgumentParser, defaults: bool) -> None:
     s.add_argument("--branch", default="main" if defaults else None)
     s.add_argument("--keep-releases", type=int, help="good releases kept on the server (5)")
-    s.add_argument("--health-path", help="checked before the switch (/ping)")
+    s.add_argument(
+        "--health-path", help="checked before the switch and by the health checks (/ping)"
+    )
     s.add_argument(
         "--health-timeout", type=int, help="seconds a new release gets to be healthy (60)"
     )
     s.add_argument("--standby-minutes", type=float, help="how long the old colour stays warm (15)")
+    s.add_argument("--check-interval", type=int, help="seconds between health checks (30)")
+    s.add_argument("--check-timeout", type=float, help="seconds a health check waits (5)")
+    s.add_argument(
+        "--failure-threshold", type=int, help="failed checks in a row that mean down (3)"
+    )
+    s.add_argument(
+        "--auto-rollback",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="roll back when down within the watch window after a deploy (yes)",
+    )
+    s.add_argument("--watch-minutes", type=float, help="the watch window after a deploy (5)")
 
 
 def app_list(a) -> int:
@@ -221,6 +246,184 @@ def app_remove(a) -> int:
 
     apps.delete(a.name)
     print(f"app {a.name} removed from the panel (its files on the server are left in place)")
+    return 0
+
+
+def app_webhook(a) -> int:
+    import os
+
+    from rxpanel.services import hooks
+
+    secret = hooks.secret(a.name, rotate=a.rotate)
+    base = (os.environ.get("RXPANEL_PUBLIC_URL") or "").rstrip("/")
+    url = base + hooks.path(a.name)
+    if a.json:
+        _print_json({"url": url, "secret": secret})
+    else:
+        print(
+            f"URL:    {url}"
+            + ("" if base else "   (on the panel's address; set RXPANEL_PUBLIC_URL)")
+        )
+        print(f"secret: {secret}")
+        print(
+            "GitHub/Gitea/Forgejo: content type application/json, this secret; "
+            "GitLab: this secret as the token."
+        )
+    return 0
+
+
+def deliveries_cmd(a) -> int:
+    from rxpanel.services import hooks
+
+    rows = [
+        {
+            "id": d.id,
+            "provider": d.provider,
+            "delivery": d.delivery_id,
+            "event": d.event,
+            "ref": d.ref,
+            "commit": d.commit,
+            "outcome": d.outcome,
+            "status": d.status_code,
+            "deployment": d.deployment_id,
+            "detail": d.detail,
+            "at": d.created_at.isoformat(timespec="seconds"),
+        }
+        for d in hooks.recent(a.app)
+    ]
+    if a.json:
+        _print_json(rows)
+    else:
+        _table(
+            [
+                [
+                    str(r["id"]),
+                    r["provider"],
+                    r["outcome"],
+                    str(r["status"]),
+                    r["ref"],
+                    (r["commit"] or "")[:12],
+                    r["at"],
+                    r["detail"][:60],
+                ]
+                for r in rows
+            ],
+            ["#", "HOST", "OUTCOME", "HTTP", "REF", "COMMIT", "AT", "DETAIL"],
+        )
+    return 0
+
+
+def health_cmd(a) -> int:
+    from rxpanel.services import apps, health
+
+    app = apps.get(a.app)
+    up24, up7 = health.uptime(app.id, 24), health.uptime(app.id, 24 * 7)
+    data = {
+        "app": app.name,
+        "state": app.health_state or "unknown",
+        "url": app.url + app.health_path,
+        "uptime_24h": up24,
+        "uptime_7d": up7,
+        "checks": [
+            {
+                "at": c.checked_at.isoformat(timespec="seconds"),
+                "ok": c.ok,
+                "status": c.status_code,
+                "latency_ms": c.latency_ms,
+                "error": c.error,
+            }
+            for c in health.recent_checks(app.id, 10)
+        ],
+        "incidents": [
+            {
+                "state": i.state,
+                "cause": i.cause,
+                "rolled_back": i.rolled_back,
+                "started": i.started_at.isoformat(timespec="seconds"),
+                "ended": i.ended_at.isoformat(timespec="seconds") if i.ended_at else None,
+            }
+            for i in health.incidents(app.id)
+        ],
+    }
+    if a.json:
+        _print_json(data)
+        return 0
+    pct = lambda v: "-" if v is None else f"{v:.2f}%"  # noqa: E731
+    print(f"{app.name}: {data['state']} · uptime 24 h {pct(up24)} · 7 d {pct(up7)} · {data['url']}")
+    for c in data["checks"]:
+        print(
+            f"  {c['at']}  {'ok ' if c['ok'] else 'ERR'}  {c['status'] or '-'}  "
+            f"{c['latency_ms'] or '-'} ms  {c['error'] or ''}"
+        )
+    for i in data["incidents"]:
+        print(
+            f"  incident {i['started']} → {i['ended'] or 'ongoing'}: {i['state']}, {i['cause']}"
+            + (" (rolled back)" if i["rolled_back"] else "")
+        )
+    return 0
+
+
+def check_cmd(a) -> int:
+    from rxpanel.health.watch import check_now
+    from rxpanel.services import apps, health
+
+    app = apps.get(a.app)
+    if not app.current_release_id:
+        raise CliError(f"{app.name} is not deployed yet: nothing to check")
+    check_now(app.id)
+    last = health.recent_checks(app.id, 1)[0]
+    state = apps.get(a.app).health_state
+    print(
+        f"{app.name}: {'ok' if last.ok else 'failed'} "
+        f"({last.status_code or '-'}, {last.latency_ms or '-'} ms{', ' + last.error if last.error else ''}); "
+        f"state {state}"
+    )
+    return 0 if last.ok else EXIT_FAILED
+
+
+def notify_add(a) -> int:
+    from rxpanel.services import notify
+
+    notify.add_channel(a.name, a.kind, a.url)
+    print(f"channel {a.name} ({a.kind}) added: it gets health changes and deploy outcomes")
+    return 0
+
+
+def notify_list(a) -> int:
+    from rxpanel.services import notify
+
+    rows = [{"name": c.name, "kind": c.kind, "enabled": c.enabled} for c in notify.channels()]
+    if a.json:
+        _print_json(rows)
+    else:
+        _table(
+            [[r["name"], r["kind"], "yes" if r["enabled"] else "no"] for r in rows],
+            ["NAME", "KIND", "ENABLED"],
+        )
+    return 0
+
+
+def notify_remove(a) -> int:
+    from rxpanel.services import notify
+
+    notify.remove_channel(a.name)
+    print(f"channel {a.name} removed")
+    return 0
+
+
+def worker_cmd(a) -> int:
+    """Run the deploy runner and the health checks in this process (one leads)."""
+    import logging
+
+    from rxpanel import worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    w = worker.Worker()
+    print(f"worker {w.id} started (Ctrl-C to stop)", flush=True)
+    try:
+        w.run()
+    except KeyboardInterrupt:
+        pass
     return 0
 
 
@@ -508,6 +711,13 @@ def build_parser() -> Parser:
     s = app.add_parser("remove")
     s.add_argument("name")
     s.set_defaults(func=app_remove)
+    s = app.add_parser("webhook", help="the deploy webhook's URL path and secret")
+    s.add_argument("name")
+    s.add_argument("--json", action="store_true")
+    s.add_argument(
+        "--rotate", action="store_true", help="make a new secret (the old one stops working)"
+    )
+    s.set_defaults(func=app_webhook)
 
     s = sub.add_parser("deploy", help="build and deploy; streams the log")
     s.add_argument("app")
@@ -528,6 +738,34 @@ def build_parser() -> Parser:
     s = sub.add_parser("logs", help="a deployment's steps and log")
     s.add_argument("id", type=int)
     s.set_defaults(func=logs_cmd)
+
+    s = sub.add_parser("deliveries", help="webhook deliveries and what came of them")
+    s.add_argument("app")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=deliveries_cmd)
+    s = sub.add_parser("health", help="health state, uptime, recent checks, incidents")
+    s.add_argument("app")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=health_cmd)
+    s = sub.add_parser("check", help="check an app's health now")
+    s.add_argument("app")
+    s.set_defaults(func=check_cmd)
+    notify_p = sub.add_parser("notify", help="alert channels").add_subparsers(
+        dest="sub", required=True, parser_class=Parser
+    )
+    s = notify_p.add_parser("add")
+    s.add_argument("name")
+    s.add_argument("--kind", choices=("webhook", "slack", "discord"), required=True)
+    s.add_argument("--url", required=True, help="the incoming webhook URL (stored encrypted)")
+    s.set_defaults(func=notify_add)
+    s = notify_p.add_parser("list")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=notify_list)
+    s = notify_p.add_parser("remove")
+    s.add_argument("name")
+    s.set_defaults(func=notify_remove)
+    s = sub.add_parser("worker", help="run the deploy runner and health checks (one process leads)")
+    s.set_defaults(func=worker_cmd)
 
     sandbox = sub.add_parser("sandbox", help="a local target server").add_subparsers(
         dest="sub", required=True, parser_class=Parser

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from rxpanel import db, worker
+from rxpanel.api import api
 from rxpanel.pages import PAGES, app_detail, apps, deployment, overview, servers  # noqa: F401
 
 db.upgrade()
@@ -15,6 +16,7 @@ async def background_work() -> None:
 
 
 app = rx.App(
+    api_transformer=api,
     toaster=rx.toast.provider(position="bottom-right", close_button=True),
 )
 for spec in PAGES:
