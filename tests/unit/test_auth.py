@@ -9,23 +9,10 @@ from datetime import timedelta
 
 import pytest
 
-from rxpanel import db, secrets, settings
+from rxpanel import db
 from rxpanel.models import UserSession, utcnow
 from rxpanel.services import Conflict, users
 from rxpanel.validate import ValidationError
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("RXPANEL_HOME", str(tmp_path))
-    monkeypatch.delenv("RXPANEL_DB_URL", raising=False)
-    for cached in (settings.get, db.engine, secrets._fernet):
-        cached.cache_clear()
-    db.upgrade()
-    yield tmp_path
-    db.engine().dispose()
-    for cached in (settings.get, db.engine, secrets._fernet):
-        cached.cache_clear()
 
 
 def test_first_admin_only_once(home):

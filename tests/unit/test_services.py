@@ -8,23 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from rxpanel import db, secrets, settings
+from rxpanel import secrets, settings
 from rxpanel.services import Conflict, NotFound, ServiceError, apps, deployments, servers
 from rxpanel.validate import ValidationError
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("RXPANEL_HOME", str(tmp_path))
-    monkeypatch.delenv("RXPANEL_DB_URL", raising=False)
-    monkeypatch.delenv("RXPANEL_SECRET_KEY", raising=False)
-    for cached in (settings.get, db.engine, secrets._fernet):
-        cached.cache_clear()
-    db.upgrade()
-    yield tmp_path
-    db.engine().dispose()
-    for cached in (settings.get, db.engine, secrets._fernet):
-        cached.cache_clear()
 
 
 @pytest.fixture

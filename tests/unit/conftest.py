@@ -1,0 +1,23 @@
+"""A fresh panel home (SQLite database, key file) per test."""
+
+from __future__ import annotations
+
+import pytest
+
+from rxpanel import db, secrets, settings
+
+CACHES = (settings.get, db.engine, secrets._fernet)
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("RXPANEL_HOME", str(tmp_path))
+    monkeypatch.delenv("RXPANEL_DB_URL", raising=False)
+    monkeypatch.delenv("RXPANEL_SECRET_KEY", raising=False)
+    for cached in CACHES:
+        cached.cache_clear()
+    db.upgrade()
+    yield tmp_path
+    db.engine().dispose()
+    for cached in CACHES:
+        cached.cache_clear()
