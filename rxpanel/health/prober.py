@@ -53,7 +53,7 @@ async def probe(client: httpx.AsyncClient, target: Target) -> Result:
     except httpx.TimeoutException:
         error = f"no answer within {target.timeout:g} s"
     except httpx.ConnectError as e:
-        error = "connection refused" if "refused" in str(e).lower() else f"cannot connect: {e}"
+        error = "connection refused" if _refused(e) else f"cannot connect: {e}"
     except httpx.HTTPError as e:
         error = f"{type(e).__name__}: {e}"
     latency = round((time.perf_counter() - start) * 1000, 1)
@@ -71,3 +71,12 @@ async def sweep(
             return await probe(client, target)
 
     return list(await asyncio.gather(*(one(t) for t in targets)))
+
+
+def _refused(error: BaseException | None) -> bool:
+    """httpx says "All connection attempts failed"; the cause chain says why."""
+    while error is not None:
+        if isinstance(error, ConnectionRefusedError):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
