@@ -539,6 +539,7 @@ def releases_cmd(a) -> int:
             "created_at": r.created_at.isoformat(timespec="seconds"),
             "live_at": r.live_at.isoformat(timespec="seconds") if r.live_at else None,
             "reason": r.reason,
+            "on_server": r.removed_at is None,
         }
         for r in releases.for_app(app.id)
     ]
@@ -551,7 +552,7 @@ def releases_cmd(a) -> int:
             [
                 [
                     ("* " if r["current"] else "  ") + r["id"],
-                    r["status"],
+                    r["status"] + ("" if r["on_server"] else " (removed)"),
                     r["commit"][:12],
                     r["live_at"] or "-",
                     r["reason"] or "",

@@ -91,10 +91,11 @@ class Release(SQLModel, table=True):
     req_hash: str
     env_enc: str = Field(sa_column=Column(Text, nullable=False))
     env_hash: str = ""
-    status: str = "new"  # new | ready | live | good | bad | removed
+    status: str = "new"  # new | ready | live | good | bad
     reason: str | None = None
     created_at: datetime = Timestamp(default_factory=utcnow)
     live_at: datetime | None = Timestamp(default=None)
+    removed_at: datetime | None = Timestamp(default=None)  # its files left the server
 
 
 DEPLOY_STATES_FINAL = ("success", "failed", "superseded", "interrupted", "cancelled")

@@ -260,6 +260,8 @@ def _rollback(run: Run) -> str:
         target = releases.get(run.dep.ref, app.id)
         if target.id == app.current_release_id:
             raise DeployFailed(f"release {target.id} is already live")
+        if target.removed_at is not None:
+            raise DeployFailed(f"release {target.id} was removed from the server by retention")
         if target.status != "good":
             raise DeployFailed(
                 f"release {target.id} is {target.status}: only a kept good release can come back"
@@ -274,7 +276,7 @@ def _rollback(run: Run) -> str:
     )
     with _locked(run):
         if not run.run(release.exists(run.layout, target.id), "check release", check=False).ok:
-            releases.set_status(target.id, "removed", "its files are no longer on the server")
+            releases.mark_removed([target.id])
             raise DeployFailed(f"release {target.id} is no longer on the server")
         _activate(run, target)
     return f"rolled back to release {target.id} ({short(target.commit)})"
@@ -454,9 +456,7 @@ def _finish(run: Run, before: App, rel: Release, old_color: str | None) -> None:
     removals = releases.choose_removals(releases.for_app(before.id), rel.id, before.keep_releases)
     gone = {r.id for r in removals}
     kept = [
-        r.req_hash
-        for r in releases.for_app(before.id)
-        if r.status in releases.KEPT and r.id not in gone
+        r.req_hash for r in releases.for_app(before.id) if releases.usable(r) and r.id not in gone
     ]
     commands += [release.remove(layout, sorted(gone)), release.remove_venvs_except(layout, kept)]
     try:
@@ -469,8 +469,7 @@ def _finish(run: Run, before: App, rel: Release, old_color: str | None) -> None:
             f"{old_color} keeps release {old} warm for {before.standby_minutes:g} min "
             "for instant rollback"
         )
-    for r in removals:
-        releases.set_status(r.id, "removed", r.reason)
+    releases.mark_removed(sorted(gone))
     if removals:
         log.line("removed old releases: " + ", ".join(sorted(gone)))
 

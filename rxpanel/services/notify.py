@@ -8,7 +8,7 @@ import json
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from sqlmodel import col, select
+from sqlmodel import col, delete, select
 
 from rxpanel import db, secrets, validate
 from rxpanel.models import Notification, NotificationChannel, utcnow
@@ -41,6 +41,7 @@ def remove_channel(name: str) -> None:
         ).first()
         if channel is None:
             raise NotFound(f"no channel named {name!r}")
+        s.exec(delete(Notification).where(Notification.channel_id == channel.id))
         s.delete(channel)
 
 

@@ -11,7 +11,7 @@ from rxpanel import db
 from rxpanel.models import Release, utcnow
 from rxpanel.services import NotFound
 
-KEPT = ("ready", "live", "good")  # on the server and usable
+KEPT = ("ready", "live", "good")  # usable, while its files are on the server
 
 
 def new_id() -> str:
@@ -40,6 +40,18 @@ def for_app(app_id: int) -> list[Release]:
         return list(s.exec(q).all())
 
 
+def usable(release: Release) -> bool:
+    return release.status in KEPT and release.removed_at is None
+
+
+def mark_removed(release_ids: list[str]) -> None:
+    """Their files left the server; the status (good, bad) stays as the record."""
+    with db.session() as s:
+        for rel in s.exec(select(Release).where(col(Release.id).in_(release_ids))):
+            rel.removed_at = utcnow()
+            s.add(rel)
+
+
 def set_status(release_id: str, status: str, reason: str | None = None) -> None:
     with db.session() as s:
         rel = s.get(Release, release_id)
@@ -51,7 +63,10 @@ def reusable(app_id: int, build_key: str) -> Release | None:
     """A usable release of exactly this build (same source, settings and env)."""
     with db.session() as s:
         q = select(Release).where(
-            Release.app_id == app_id, Release.build_key == build_key, col(Release.status).in_(KEPT)
+            Release.app_id == app_id,
+            Release.build_key == build_key,
+            col(Release.status).in_(KEPT),
+            col(Release.removed_at).is_(None),
         )
         return s.exec(q.order_by(col(Release.id).desc())).first()
 
@@ -60,7 +75,10 @@ def previous_good(app_id: int, current_id: str | None) -> Release | None:
     """The release that was live most recently before the current one."""
     with db.session() as s:
         q = select(Release).where(
-            Release.app_id == app_id, Release.status == "good", Release.id != (current_id or "")
+            Release.app_id == app_id,
+            Release.status == "good",
+            Release.id != (current_id or ""),
+            col(Release.removed_at).is_(None),
         )
         return s.exec(q.order_by(col(Release.live_at).desc(), col(Release.id).desc())).first()
 
@@ -68,15 +86,14 @@ def previous_good(app_id: int, current_id: str | None) -> Release | None:
 def choose_removals(releases: list[Release], current_id: str | None, keep: int) -> list[Release]:
     """Keep the `keep` newest usable releases, always the current and the previous
     good one; bad releases do not count and are removed. Pure: decides, deletes nothing."""
-    usable = [r for r in releases if r.status in KEPT]
-    usable.sort(key=lambda r: r.id, reverse=True)
+    kept_ones = sorted((r for r in releases if usable(r)), key=lambda r: r.id, reverse=True)
     protected = {current_id}
     good = sorted(
-        (r for r in usable if r.status == "good" and r.id != current_id),
+        (r for r in kept_ones if r.status == "good" and r.id != current_id),
         key=lambda r: (r.live_at or datetime.min, r.id),
         reverse=True,
     )
     if good:
         protected.add(good[0].id)
-    kept = {r.id for r in usable[:keep]} | protected
-    return [r for r in releases if r.status != "removed" and r.id not in kept]
+    kept = {r.id for r in kept_ones[:keep]} | protected
+    return [r for r in releases if r.removed_at is None and r.id not in kept]

@@ -144,7 +144,7 @@ def release_rows(app_name: str) -> list[dict[str, str]]:
     with db.session() as s:
         rels = s.exec(
             select(Release)
-            .where(Release.app_id == app.id, Release.status != "removed")
+            .where(Release.app_id == app.id, col(Release.removed_at).is_(None))
             .order_by(col(Release.id).desc())
         ).all()
     return [

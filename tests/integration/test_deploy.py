@@ -510,7 +510,11 @@ def test_retention_keeps_n_good_releases(story, cli):
     cli.ok("app", "update", "demo", "--keep-releases", "2")
     story.repo.set_version("v9")
     assert story.deploy().returncode == 0
-    kept = {r["id"] for r in story.releases() if r["status"] in ("live", "good", "ready")}
+    kept = {
+        r["id"]
+        for r in story.releases()
+        if r["status"] in ("live", "good", "ready") and r["on_server"]
+    }
     on_disk = {p.name for p in (story.app_dir / "releases").iterdir()}
     assert on_disk == kept
     assert len(kept) == 2

@@ -18,7 +18,7 @@ def rid(n: int) -> str:
     return f"202611{n:02d}T120000-abc{n:03d}"
 
 
-def rel(n: int, status: str, live_hours: float | None = None) -> Release:
+def rel(n: int, status: str, live_hours: float | None = None, removed: bool = False) -> Release:
     return Release(
         id=rid(n),
         app_id=1,
@@ -28,6 +28,7 @@ def rel(n: int, status: str, live_hours: float | None = None) -> Release:
         env_enc="",
         status=status,
         live_at=None if live_hours is None else T0 + timedelta(hours=live_hours),
+        removed_at=T0 if removed else None,
     )
 
 
@@ -99,7 +100,12 @@ def test_bad_and_new_releases_are_removed_and_do_not_count():
 
 
 def test_already_removed_are_not_chosen_again():
-    releases = [rel(1, "removed"), rel(2, "removed"), rel(3, "good", 3), rel(4, "live", 4)]
+    releases = [
+        rel(1, "good", 1, removed=True),
+        rel(2, "bad", removed=True),
+        rel(3, "good", 3),
+        rel(4, "live", 4),
+    ]
     assert removed(releases, current=4, keep=1) == []
     releases.append(rel(5, "bad"))
     assert removed(releases, current=4, keep=1) == [5]
