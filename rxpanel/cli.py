@@ -242,10 +242,15 @@ def app_env(a) -> int:
 
 
 def app_remove(a) -> int:
+    from rxpanel.deploy.pipeline import remove_from_server
     from rxpanel.services import apps
 
+    app = apps.get(a.name)
+    if app.current_release_id or a.purge:
+        for line in remove_from_server(app, keep_files=not a.purge):
+            print(line, flush=True)
     apps.delete(a.name)
-    print(f"app {a.name} removed from the panel (its files on the server are left in place)")
+    print(f"app {a.name} removed from the panel")
     return 0
 
 
@@ -709,8 +714,11 @@ def build_parser() -> Parser:
     s.add_argument("set", nargs="*", metavar="K=V")
     s.add_argument("--unset", action="append", metavar="K")
     s.set_defaults(func=app_env)
-    s = app.add_parser("remove")
+    s = app.add_parser("remove", help="stop it, drop its nginx site and programs, forget it")
     s.add_argument("name")
+    s.add_argument(
+        "--purge", action="store_true", help="also delete its releases and venvs on the server"
+    )
     s.set_defaults(func=app_remove)
     s = app.add_parser("webhook", help="the deploy webhook's URL path and secret")
     s.add_argument("name")

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -18,6 +20,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_APP = ROOT / "tests" / "fixtures" / "sampleapp"
 ARTIFACTS = ROOT / "test-artifacts"
+VENV_BIN = ROOT / ".venv" / "bin"
+PANEL_START_TIMEOUT = 180  # seconds; a cold compile takes about 40
 
 
 def free_port() -> int:
@@ -131,3 +135,74 @@ def wait_for(predicate, timeout: float = 30, every: float = 0.2, what: str = "co
 
 def get(url: str, **kw) -> httpx.Response:
     return httpx.get(url, timeout=10, **kw)
+
+
+@dataclass
+class Panel:
+    url: str
+    home: Path
+    cli: Cli  # the CLI against the panel's own home (same database)
+    log: Path
+
+
+def _pinged(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/ping", timeout=2).json() == "pong"
+    except (httpx.HTTPError, ValueError):
+        return False
+
+
+def _stop_group(proc: subprocess.Popen) -> None:
+    """Stop a process group: TERM, then KILL whatever is left of it."""
+    for sig, grace in ((signal.SIGTERM, 15), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            proc.poll()
+            try:
+                os.killpg(proc.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
+
+
+@pytest.fixture(scope="session")
+def panel(tmp_path_factory) -> Panel:
+    """The web panel as users run it: `reflex run --env prod` from the repo root,
+    frontend and backend on one free port, its own home; it runs queued
+    deployments itself. One per session (it compiles into the repo's .web)."""
+    home = tmp_path_factory.mktemp("panel-web-home")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "RXPANEL_HOME": str(home),
+        "REFLEX_USE_NPM": "1",
+        "REFLEX_TELEMETRY_ENABLED": "false",
+        "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    log = home / "panel.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(VENV_BIN / "reflex"), "run", "--env", "prod", "--backend-port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, stopped as a whole
+        )
+    try:
+        deadline = time.monotonic() + PANEL_START_TIMEOUT
+        while not _pinged(url):
+            if proc.poll() is not None:
+                raise AssertionError(f"the panel exited ({proc.returncode}):\n{log.read_text()}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the panel did not answer /ping:\n{log.read_text()}")
+            time.sleep(0.5)
+        yield Panel(url=url, home=home, cli=Cli(home), log=log)
+    finally:
+        _stop_group(proc)

@@ -63,7 +63,7 @@ def step_chips(steps) -> rx.Component:
             ),
         ),
         wrap="wrap",
-        gap="2",
+        spacing="2",
     )
 
 

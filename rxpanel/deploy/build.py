@@ -123,8 +123,11 @@ def _git(*args: str, cwd: Path | None = None, log: Log | None = None, what: str 
 
 
 def _clean_env() -> dict[str, str]:
-    """The panel's environment minus its own secrets and venv."""
-    drop = ("RXPANEL_", "VIRTUAL_ENV", "PYTHONHOME", "PYTHONPATH")
+    """The panel's environment minus its own secrets, its venv, and Reflex's
+    settings for the panel itself: inside `reflex run`, the process carries
+    __REFLEX_SKIP_COMPILE and friends, which would make the app's export skip
+    its compile. The export sets the Reflex variables it needs."""
+    drop = ("RXPANEL_", "VIRTUAL_ENV", "PYTHONHOME", "PYTHONPATH", "REFLEX_", "__REFLEX_")
     return {k: v for k, v in os.environ.items() if not k.startswith(drop)}
 
 

@@ -376,24 +376,7 @@ def _activate(run: Run, rel: Release) -> None:
         run.undo.append(standby.clear(layout))
     else:
         with log.step(f"start {idle}"):
-            program = render_program(
-                app=app.name,
-                program=layout.program(idle),
-                color=idle,
-                release=rel.id,
-                release_dir=layout.release(rel.id),
-                port=port,
-                user=run.server.user,
-                log=layout.program_log(idle),
-            )
-            conf_tmp = f"{layout.tmp}/{layout.program(idle)}.conf"
-            run.remote.put_bytes(program.encode(), conf_tmp)
-            run.run(
-                f"{standby.clear(layout)} && " + supervisor_cmd.start(layout, idle, port, conf_tmp),
-                f"starting {idle}",
-                on_line=log.output,
-                timeout=120,
-            )
+            port = _start(run, app, rel, idle, port)
 
     with log.step("health gate"):
         gate = run.run(
@@ -442,6 +425,55 @@ def _activate(run: Run, rel: Release) -> None:
         _finish(run, app, rel, live)
 
 
+def _start(run: Run, app: App, rel: Release, color: str, port: int) -> int:
+    """Start the release on `color`; if a stranger holds its port, move the colour to
+    a port free on the server (recorded for the app) and try once more."""
+    layout = run.layout
+    for attempt in range(2):
+        program = render_program(
+            app=app.name,
+            program=layout.program(color),
+            color=color,
+            release=rel.id,
+            release_dir=layout.release(rel.id),
+            port=port,
+            user=run.server.user,
+            log=layout.program_log(color),
+        )
+        conf_tmp = f"{layout.tmp}/{layout.program(color)}.conf"
+        run.remote.put_bytes(program.encode(), conf_tmp)
+        result = run.run(
+            f"{standby.clear(layout)} && " + supervisor_cmd.start(layout, color, port, conf_tmp),
+            f"starting {color}",
+            on_line=run.log.output,
+            timeout=120,
+            check=False,
+        )
+        if result.ok:
+            return port
+        if result.exit_code != supervisor_cmd.PORT_BUSY or attempt:
+            raise DeployFailed(
+                str(
+                    CommandFailed(
+                        f"starting {color}", result.exit_code, result.stdout + result.stderr
+                    )
+                )
+            )
+        candidates = apps.spare_ports(app.server_id)
+        found = run.run(
+            supervisor_cmd.first_free_port(candidates), "finding a free port", check=False
+        ).stdout.split()
+        if not found:
+            raise DeployFailed(f"port {port} is taken on the server and no spare port is free")
+        run.log.line(
+            f"port {port} is taken by another process on the server: "
+            f"{color} moves to port {found[0]}"
+        )
+        port = int(found[0])
+        apps.set_port(app.id, color, port)
+    raise AssertionError("unreachable")
+
+
 def _finish(run: Run, before: App, rel: Release, old_color: str | None) -> None:
     """Keep the old colour warm for a while, then let it stop; apply retention.
     One round trip. Problems here are logged, not fatal: the new release serves."""
@@ -476,3 +508,29 @@ def _finish(run: Run, before: App, rel: Release, old_color: str | None) -> None:
 
 def short(commit: str | None) -> str:
     return (commit or "")[:12]
+
+
+def remove_from_server(app: App, keep_files: bool = True) -> list[str]:
+    """Stop an app's programs and drop its nginx site (and its files, unless kept),
+    under its lock. Returns what was done, line by line."""
+    server = servers.get_by_id(app.server_id)
+    layout = layout_of(app, server)
+    owner = f"removal of {app.name}"
+    done = []
+    with connect(server) as remote:
+        remote.run(lock.acquire(layout, owner), label="taking the app lock")
+        try:
+            remote.run(supervisor_cmd.remove(layout), label="stopping the app")
+            done.append("stopped blue and green, removed their supervisor programs")
+            remote.run(
+                f"{{ [ ! -f {lock.q(layout.site_conf)} ] || {nginx.remove_site(layout)}; }}",
+                label="removing the nginx site",
+            )
+            done.append("removed the nginx site")
+        finally:
+            if keep_files:
+                remote.run(lock.release(layout, owner), label="releasing the lock")
+            else:
+                remote.run(f"rm -rf {lock.q(layout.dir)}", label="deleting the app's files")
+                done.append(f"deleted {layout.dir}")
+    return done

@@ -14,7 +14,12 @@ from rxpanel.state.app_detail import AppDetailState as S
 def info(label: str, value) -> rx.Component:
     return rx.vstack(
         rx.text(label, size="1", color_scheme="gray"),
-        rx.text(value, size="2", weight="medium", font_family="monospace"),
+        rx.text(
+            rx.cond(value != "", value, "—"),
+            size="2",
+            weight="medium",
+            font_family="monospace",
+        ),
         spacing="0",
     )
 
@@ -40,7 +45,7 @@ def header() -> rx.Component:
             info("Colour", a["color"]),
             info("Health", a["health"]),
             wrap="wrap",
-            gap="5",
+            spacing="5",
         ),
         spacing="3",
         width="100%",
@@ -88,6 +93,7 @@ def live_card() -> rx.Component:
                     rx.link(
                         rx.heading("Deployment #", d["id"], size="4"),
                         href="/deployments/" + d["id"],
+                        id="live-deployment",
                     ),
                     status_badge(d["status"], id="live-status"),
                     rx.text(
@@ -100,6 +106,7 @@ def live_card() -> rx.Component:
                         d["duration"],
                         size="2",
                         color_scheme="gray",
+                        id="live-trigger",
                     ),
                     align="center",
                     wrap="wrap",
@@ -140,7 +147,7 @@ def release_row(r: dict) -> rx.Component:
     return rx.table.row(
         rx.table.cell(
             rx.hstack(
-                rx.code(r["id"], variant="ghost", size="1"),
+                rx.code(r["id"], variant="ghost", size="1", white_space="nowrap"),
                 rx.cond(r["current"] == "yes", rx.badge("current", size="1")),
             )
         ),
@@ -202,6 +209,10 @@ def releases_card() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.heading("Releases", size="4"),
+            rx.cond(
+                S.releases.length() == 0,
+                rx.text("No release yet: the first deploy makes one.", color_scheme="gray"),
+            ),
             rx.box(
                 rx.table.root(
                     rx.table.header(
@@ -219,6 +230,7 @@ def releases_card() -> rx.Component:
                 ),
                 overflow_x="auto",
                 width="100%",
+                display=rx.cond(S.releases.length() > 0, "block", "none"),
             ),
             spacing="3",
             width="100%",
@@ -236,7 +248,7 @@ def history_row(d: dict) -> rx.Component:
         rx.table.cell(rx.code(d["commit"], variant="ghost", size="1")),
         rx.table.cell(rx.text(d["age"], size="1")),
         rx.table.cell(rx.text(d["duration"], size="1")),
-        rx.table.cell(rx.text(d["reason"], size="1", color_scheme="gray")),
+        rx.table.cell(rx.text(d["reason"], size="1", color_scheme="gray", min_width="18em")),
         align="center",
     )
 
@@ -245,6 +257,10 @@ def history_card() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.heading("Deployments", size="4"),
+            rx.cond(
+                S.history.length() == 0,
+                rx.text("No deployments yet.", color_scheme="gray"),
+            ),
             rx.box(
                 rx.table.root(
                     rx.table.header(
@@ -271,6 +287,7 @@ def history_card() -> rx.Component:
                 ),
                 overflow_x="auto",
                 width="100%",
+                display=rx.cond(S.history.length() > 0, "block", "none"),
             ),
             spacing="3",
             width="100%",

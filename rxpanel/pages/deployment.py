@@ -49,7 +49,7 @@ def deployment_page() -> rx.Component:
                     rx.data_list.root(
                         fact("Kind", d["kind"]),
                         fact("Triggered by", rx.text(d["trigger"], " · ", d["by"])),
-                        fact("Requested ref", d["ref"]),
+                        fact("Requested ref", rx.cond(d["ref"] != "", d["ref"], "branch head")),
                         fact("Commit", rx.code(d["commit"], variant="ghost")),
                         fact("Release", rx.code(d["release"], variant="ghost")),
                         fact("Created", d["created"]),

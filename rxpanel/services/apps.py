@@ -6,7 +6,7 @@ import json
 import secrets as pysecrets
 from dataclasses import dataclass, field
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from rxpanel import db, secrets, validate
 from rxpanel.models import App, Release, Server, utcnow
@@ -75,6 +75,26 @@ def _free_ports(s, server_id: int) -> tuple[int, int]:
     while port in used or port + 1 in used:
         port += 2
     return port, port + 1
+
+
+def spare_ports(server_id: int, low: int = FIRST_BACKEND_PORT, high: int = 9999) -> list[int]:
+    """Ports in the backend range that no app of this server uses."""
+    with db.session() as s:
+        used = {
+            p
+            for pair in s.exec(
+                select(App.port_blue, App.port_green).where(App.server_id == server_id)
+            )
+            for p in pair
+        }
+    return [p for p in range(low, high + 1) if p not in used][:400]
+
+
+def set_port(app_id: int, color: str, port: int) -> None:
+    with db.session() as s:
+        app = s.get(App, app_id)
+        setattr(app, f"port_{color}", validate.port(port, "backend port"))
+        s.add(app)
 
 
 def _check_url_free(s, server_id: int, url: str, except_app: int | None = None) -> None:
@@ -147,8 +167,39 @@ def env_of(app: App) -> dict[str, str]:
 
 
 def delete(name: str) -> App:
+    """Forget an app and everything recorded about it (one transaction).
+    Refused while a deployment of it is queued or running."""
+    from sqlmodel import delete as sql_delete
+
+    from rxpanel.models import (
+        Deployment,
+        DeploymentLog,
+        DeploymentStep,
+        HealthCheck,
+        HealthRollup,
+        Incident,
+        Notification,
+        WebhookDelivery,
+    )
+
     with db.session() as s:
         app = _get(s, name)
+        deps = select(Deployment.id).where(Deployment.app_id == app.id)
+        busy = s.exec(deps.where(col(Deployment.status).in_(("queued", "running")))).first()
+        if busy is not None:
+            raise Conflict(f"{name} has a deployment in progress (#{busy}); wait for it first")
+        for model in (DeploymentLog, DeploymentStep):
+            s.exec(sql_delete(model).where(col(model.deployment_id).in_(deps)))
+        for model in (
+            Deployment,
+            Release,
+            HealthCheck,
+            HealthRollup,
+            Incident,
+            Notification,
+            WebhookDelivery,
+        ):
+            s.exec(sql_delete(model).where(model.app_id == app.id))
         s.delete(app)
     return app
 

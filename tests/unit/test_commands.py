@@ -309,7 +309,8 @@ EXACT = [
         "{ supervisorctl stop rxpanel-demo-blue >/dev/null 2>&1 || true; } && "
         '{ ! { cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk \'$4 == "0A" && '
         "$2 ~ /:1F41$/ {found=1} END {exit !found}'; "
-        "} || { echo 'port 8001 is in use by another process on the server' >&2; exit 1; }; } && "
+        "} || { echo 'port 8001 is in use by another process on the server' >&2; exit 98; }; "
+        "} && "
         "install -m 0644 /srv/rxpanel/demo/tmp/rxpanel-demo-blue.conf /etc/supervisor/conf.d/rxpanel-demo-blue.conf && "
         "rm -f /srv/rxpanel/demo/tmp/rxpanel-demo-blue.conf && "
         "truncate -s 0 /srv/rxpanel/demo/logs/blue.log && "
@@ -325,8 +326,8 @@ EXACT = [
         "{ /usr/bin/supervisorctl -c /x/s.conf stop rxpanel-demo-green >/dev/null 2>&1 || true; "
         '} && { ! { cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk \'$4 == "0A" && '
         "$2 ~ /:1F42$/ {found=1} END {exit !found}'; "
-        "} || { echo 'port 8002 is in use by another process on the server' >&2; exit 1; }; } && "
-        "install -m 0644 /x/srv/demo/tmp/p.conf /x/supervisor/rxpanel-demo-green.conf && "
+        "} || { echo 'port 8002 is in use by another process on the server' >&2; exit 98; }; "
+        "} && install -m 0644 /x/srv/demo/tmp/p.conf /x/supervisor/rxpanel-demo-green.conf && "
         "rm -f /x/srv/demo/tmp/p.conf && truncate -s 0 /x/srv/demo/logs/green.log && "
         "{ out=$(/usr/bin/supervisorctl -c /x/s.conf update rxpanel-demo-green 2>&1); rc=$?; "
         '[ -z "$out" ] || echo "$out"; [ $rc = 0 ]; } && '
@@ -516,7 +517,10 @@ def test_check_items_plain():
         ("SSH login", 'echo "logged in as $(id -un) on $(hostname)"'),
         ("python3 >= 3.10 with venv", PYTHON_OK),
         ("nginx -t", "nginx -t 2>&1"),
-        ("supervisorctl reachable", "supervisorctl pid 2>&1 | grep -E '^[0-9]+$'"),
+        (
+            "supervisorctl reachable",
+            'pid=$(supervisorctl pid 2>&1); case "$pid" in \'\'|*[!0-9]*) echo "$pid"; exit 1 ;; *) echo "supervisord pid $pid" ;; esac',
+        ),
         ("deploy root writable", "mkdir -p /srv/rxpanel 2>/dev/null && test -w /srv/rxpanel"),
         (
             "nginx conf dir writable",
@@ -536,7 +540,8 @@ def test_check_items_sandbox():
         ("nginx -t", "/usr/sbin/nginx -c /x/nginx.conf -p /x/ -t 2>&1"),
         (
             "supervisorctl reachable",
-            "/usr/bin/supervisorctl -c /x/s.conf pid 2>&1 | grep -E '^[0-9]+$'",
+            'pid=$(/usr/bin/supervisorctl -c /x/s.conf pid 2>&1); case "$pid" in '
+            '\'\'|*[!0-9]*) echo "$pid"; exit 1 ;; *) echo "supervisord pid $pid" ;; esac',
         ),
         ("deploy root writable", "mkdir -p /x/srv 2>/dev/null && test -w /x/srv"),
         ("nginx conf dir writable", "sh -c 'mkdir -p /x/nginx && test -w /x/nginx'"),
@@ -548,7 +553,10 @@ def test_check_items_sudo():
     items = dict(check.items(SUDO))
     assert list(items) == [label for label, _ in check.items(PLAIN)]
     assert items["nginx -t"] == "sudo -n nginx -t 2>&1"
-    assert items["supervisorctl reachable"] == "sudo -n supervisorctl pid 2>&1 | grep -E '^[0-9]+$'"
+    assert (
+        items["supervisorctl reachable"]
+        == 'pid=$(sudo -n supervisorctl pid 2>&1); case "$pid" in \'\'|*[!0-9]*) echo "$pid"; exit 1 ;; *) echo "supervisord pid $pid" ;; esac'
+    )
     assert items["nginx conf dir writable"] == (
         "sudo -n sh -c 'mkdir -p /etc/nginx/conf.d && test -w /etc/nginx/conf.d'"
     )
@@ -582,7 +590,7 @@ def test_supervisor_start_sudo():
         [
             "{ sudo -n supervisorctl stop rxpanel-demo-blue >/dev/null 2>&1 || true; }",
             f"{{ ! {{ {supervisor.port_listening(8001)}; }} || "
-            "{ echo 'port 8001 is in use by another process on the server' >&2; exit 1; }; }",
+            "{ echo 'port 8001 is in use by another process on the server' >&2; exit 98; }; }",
             "sudo -n install -m 0644 /srv/rxpanel/demo/tmp/rxpanel-demo-blue.conf "
             "/etc/supervisor/conf.d/rxpanel-demo-blue.conf",
             "rm -f /srv/rxpanel/demo/tmp/rxpanel-demo-blue.conf",
@@ -1219,8 +1227,10 @@ def test_supervisor_start_refuses_a_busy_port(world):
         busy.listen()
         port = busy.getsockname()[1]
         result = world.run(supervisor.start(world.app, "blue", port, conf_tmp))
-    assert result.returncode == 1
+        free = world.run(supervisor.first_free_port([port, port + 1]))
+    assert result.returncode == supervisor.PORT_BUSY
     assert result.stderr == f"port {port} is in use by another process on the server\n"
+    assert free.stdout == f"{port + 1}\n"  # the way out: the next port nothing listens on
     assert not conf.exists()
     assert world.calls() == ["supervisorctl -c /x/s.conf stop rxpanel-demo-blue"]
 
@@ -1340,7 +1350,7 @@ def test_check_items_run(world):
     }
     assert results["SSH login"].stdout.startswith("logged in as ")
     assert results["python3 >= 3.10 with venv"].stdout.startswith("python 3.")
-    assert results["supervisorctl reachable"].stdout == "4242\n"
+    assert results["supervisorctl reachable"].stdout == "supervisord pid 4242\n"
     assert Path(host.deploy_root).is_dir()  # made by the check
 
 

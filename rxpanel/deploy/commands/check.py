@@ -29,7 +29,11 @@ def items(host: Host) -> list[tuple[str, str]]:
         ("SSH login", 'echo "logged in as $(id -un) on $(hostname)"'),
         ("python3 >= 3.10 with venv", f"python3 -c {q(PYTHON_OK)}"),
         ("nginx -t", f"{host.nginx('-t')} 2>&1"),
-        ("supervisorctl reachable", f"{host.supervisorctl('pid')} 2>&1 | grep -E '^[0-9]+$'"),
+        (
+            "supervisorctl reachable",
+            f'pid=$({host.supervisorctl("pid")} 2>&1); case "$pid" in '
+            '\'\'|*[!0-9]*) echo "$pid"; exit 1 ;; *) echo "supervisord pid $pid" ;; esac',
+        ),
         ("deploy root writable", deploy_root_writable(host)),
         ("nginx conf dir writable", writable(host, host.nginx_conf_dir)),
         ("supervisor conf dir writable", writable(host, host.supervisor_conf_dir)),

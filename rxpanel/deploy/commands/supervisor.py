@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from rxpanel.deploy.commands.base import AppLayout, q
 
+PORT_BUSY = 98  # like EADDRINUSE: the colour's port is held by another process
+
 
 def port_listening(port: int) -> str:
     """Exit 0 when something listens on the TCP port (read from /proc: no Python start-up)."""
@@ -24,7 +26,8 @@ def start(app: AppLayout, color: str, port: int, conf_tmp: str) -> str:
         [
             f"{{ {ctl('stop', prog)} >/dev/null 2>&1 || true; }}",
             f"{{ ! {{ {port_listening(port)}; }} || "
-            f"{{ echo 'port {port} is in use by another process on the server' >&2; exit 1; }}; }}",
+            f"{{ echo 'port {port} is in use by another process on the server' >&2; "
+            f"exit {PORT_BUSY}; }}; }}",
             app.host.priv(f"install -m 0644 {q(conf_tmp)} {q(app.program_conf(color))}"),
             f"rm -f {q(conf_tmp)}",
             # supervisord (often root) owns the log it writes
@@ -52,3 +55,14 @@ def remove(app: AppLayout) -> str:
         parts.append(app.host.priv(f"rm -f {q(app.program_conf(color))}"))
     parts.append(f"{ctl('update')} >/dev/null 2>&1 || true")
     return "{ " + "; ".join(parts) + "; }"
+
+
+def first_free_port(candidates: list[int]) -> str:
+    """Print the first candidate port nothing listens on (exit 1 if none)."""
+    ports = " ".join(str(int(p)) for p in candidates)
+    return (
+        'busy=" $(cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | '
+        "awk '$4 == \"0A\" {split($2, a, \":\"); print a[2]}' | tr '\\n' ' ') \"; "
+        f"for p in {ports}; do h=$(printf '%04X' \"$p\"); "
+        'case "$busy" in *" $h "*) ;; *) echo "$p"; exit 0 ;; esac; done; exit 1'
+    )
