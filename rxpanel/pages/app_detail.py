@@ -296,6 +296,202 @@ def history_card() -> rx.Component:
     )
 
 
+def stat(label: str, value, **props) -> rx.Component:
+    return rx.vstack(
+        rx.text(label, size="1", color_scheme="gray"),
+        rx.text(value, size="5", weight="bold", **props),
+        spacing="0",
+    )
+
+
+def health_card() -> rx.Component:
+    h = S.health
+    chart = rx.cond(
+        S.latency.length() > 0,
+        rx.recharts.line_chart(
+            rx.recharts.line(
+                data_key="avg", name="average ms", stroke=rx.color("accent", 9), dot=False
+            ),
+            rx.recharts.line(
+                data_key="max",
+                name="slowest ms",
+                stroke=rx.color("gray", 8),
+                dot=False,
+                stroke_dasharray="4 4",
+            ),
+            rx.recharts.x_axis(data_key="hour"),
+            rx.recharts.y_axis(unit=" ms", width=70),
+            rx.recharts.cartesian_grid(stroke_dasharray="3 3"),
+            rx.recharts.graphing_tooltip(),
+            data=S.latency,
+            width="100%",
+            height=200,
+        ),
+        rx.text(
+            "No checks yet: the first one runs within a minute of the first deploy.",
+            size="2",
+            color_scheme="gray",
+        ),
+    )
+    incidents = rx.cond(
+        S.incidents.length() > 0,
+        rx.table.root(
+            rx.table.header(
+                rx.table.row(
+                    *[
+                        rx.table.column_header_cell(c)
+                        for c in ("Started", "Ended", "State", "Cause", "")
+                    ]
+                )
+            ),
+            rx.table.body(
+                rx.foreach(
+                    S.incidents,
+                    lambda i: rx.table.row(
+                        rx.table.cell(rx.text(i["started"], size="1")),
+                        rx.table.cell(rx.text(i["ended"], size="1")),
+                        rx.table.cell(status_badge(i["state"])),
+                        rx.table.cell(rx.text(i["cause"], size="1")),
+                        rx.table.cell(rx.text(i["rolled_back"], size="1", color_scheme="orange")),
+                        align="center",
+                    ),
+                )
+            ),
+            size="1",
+            width="100%",
+            id="incidents-table",
+        ),
+        rx.text("No incidents.", size="2", color_scheme="gray"),
+    )
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.heading("Health", size="4"),
+                status_badge(h["state"], id="health-state"),
+                rx.text(h["every"], " · ", h["auto_rollback"], size="1", color_scheme="gray"),
+                rx.spacer(),
+                rx.button(
+                    rx.icon("activity", size=14),
+                    "Check now",
+                    size="1",
+                    variant="soft",
+                    loading=S.checking,
+                    on_click=S.check_now,
+                    id="check-now",
+                ),
+                align="center",
+                width="100%",
+                wrap="wrap",
+            ),
+            rx.flex(
+                stat("Uptime 24 h", h["uptime_24h"], id="uptime-24h"),
+                stat("Uptime 7 d", h["uptime_7d"], id="uptime-7d"),
+                stat("Last check", h["last"], size="2"),
+                stat("Result", h["last_result"], size="2"),
+                spacing="6",
+                wrap="wrap",
+            ),
+            rx.box(chart, width="100%"),
+            rx.heading("Incidents", size="3"),
+            rx.box(incidents, overflow_x="auto", width="100%"),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def deliveries_card() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.heading("Webhook deliveries", size="4"),
+                rx.code(S.health["hook"], variant="ghost"),
+                align="center",
+                wrap="wrap",
+            ),
+            rx.text(
+                "Point a GitHub, GitLab or Gitea/Forgejo push webhook at this path on the panel; "
+                "the secret: `rxpanel app webhook ",
+                S.app["name"],
+                "`.",
+                size="1",
+                color_scheme="gray",
+            ),
+            rx.cond(
+                S.deliveries.length() > 0,
+                rx.box(
+                    rx.table.root(
+                        rx.table.header(
+                            rx.table.row(
+                                *[
+                                    rx.table.column_header_cell(c)
+                                    for c in (
+                                        "When",
+                                        "Host",
+                                        "Event",
+                                        "Ref",
+                                        "Commit",
+                                        "Outcome",
+                                        "HTTP",
+                                        "Detail",
+                                    )
+                                ]
+                            )
+                        ),
+                        rx.table.body(
+                            rx.foreach(
+                                S.deliveries,
+                                lambda d: rx.table.row(
+                                    rx.table.cell(rx.text(d["at"], size="1", white_space="nowrap")),
+                                    rx.table.cell(d["provider"]),
+                                    rx.table.cell(d["event"]),
+                                    rx.table.cell(d["ref"]),
+                                    rx.table.cell(rx.code(d["commit"], variant="ghost", size="1")),
+                                    rx.table.cell(
+                                        rx.badge(
+                                            d["outcome"],
+                                            color_scheme=rx.match(
+                                                d["outcome"],
+                                                ("queued", "green"),
+                                                ("rejected", "red"),
+                                                "gray",
+                                            ),
+                                            variant="soft",
+                                        )
+                                    ),
+                                    rx.table.cell(d["status"]),
+                                    rx.table.cell(
+                                        rx.cond(
+                                            d["deployment"] != "",
+                                            rx.link(
+                                                d["detail"],
+                                                href="/deployments/" + d["deployment"],
+                                                size="1",
+                                            ),
+                                            rx.text(d["detail"], size="1", color_scheme="gray"),
+                                        )
+                                    ),
+                                    align="center",
+                                ),
+                            )
+                        ),
+                        size="1",
+                        width="100%",
+                        id="deliveries-table",
+                    ),
+                    overflow_x="auto",
+                    width="100%",
+                ),
+                rx.text("No deliveries yet.", size="2", color_scheme="gray"),
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
 @page(routes.APP, "App", on_load=S.load)
 def app_page() -> rx.Component:
     return rx.cond(
@@ -306,7 +502,9 @@ def app_page() -> rx.Component:
             deploy_card(),
             live_card(),
             releases_card(),
+            health_card(),
             history_card(),
+            deliveries_card(),
             rollback_dialog(),
             spacing="4",
             width="100%",

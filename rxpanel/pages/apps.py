@@ -180,6 +180,32 @@ def app_dialog() -> rx.Component:
                         spacing="3",
                         width="100%",
                     ),
+                    rx.grid(
+                        field(
+                            "Check every (s)", "check_interval", f["check_interval"], kind="number"
+                        ),
+                        field("Check timeout (s)", "check_timeout", f["check_timeout"]),
+                        field(
+                            "Failures = down",
+                            "failure_threshold",
+                            f["failure_threshold"],
+                            kind="number",
+                        ),
+                        field("Watch after deploy (min)", "watch_minutes", f["watch_minutes"]),
+                        columns=rx.breakpoints(initial="2", sm="4"),
+                        spacing="3",
+                        width="100%",
+                    ),
+                    rx.hstack(
+                        rx.checkbox(
+                            name="auto_rollback", default_checked=f["auto_rollback"] == "True"
+                        ),
+                        rx.text(
+                            "Roll back by itself when it goes down within the watch window "
+                            "after a deploy",
+                            size="2",
+                        ),
+                    ),
                     env_editor(),
                     error_callout(AppsState.form_error),
                     rx.hstack(

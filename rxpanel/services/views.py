@@ -221,3 +221,71 @@ def latest_deployment_id(app_name: str) -> int:
             .order_by(col(Deployment.id).desc())
         ).first()
     return dep_id or 0
+
+
+def health_summary(app_name: str) -> dict[str, str]:
+    from rxpanel.services import health
+
+    app = apps.get(app_name)
+    last = health.recent_checks(app.id, 1)
+    pct = lambda v: "—" if v is None else f"{v:.2f}%"  # noqa: E731
+    return {
+        "state": app.health_state or "unknown",
+        "uptime_24h": pct(health.uptime(app.id, 24)),
+        "uptime_7d": pct(health.uptime(app.id, 24 * 7)),
+        "last": _time(last[0].checked_at) if last else "never",
+        "last_result": (
+            f"{last[0].status_code or '-'} · {last[0].latency_ms or '-'} ms"
+            + (f" · {last[0].error}" if last[0].error else "")
+        )
+        if last
+        else "",
+        "every": f"every {app.check_interval} s, {app.failure_threshold} failures = down",
+        "auto_rollback": (
+            f"auto-rollback within {app.watch_minutes:g} min of a deploy"
+            if app.auto_rollback
+            else "auto-rollback off"
+        ),
+        "hook": f"/api/hooks/{app.name}",
+    }
+
+
+def latency_points(app_name: str) -> list[dict[str, str | float]]:
+    from rxpanel.services import health
+
+    return health.latency_series(apps.get(app_name).id)
+
+
+def incident_rows(app_name: str) -> list[dict[str, str]]:
+    from rxpanel.services import health
+
+    return [
+        {
+            "state": i.state,
+            "cause": i.cause,
+            "started": _time(i.started_at),
+            "ended": _time(i.ended_at) if i.ended_at else "ongoing",
+            "rolled_back": "rolled back" if i.rolled_back else "",
+        }
+        for i in health.incidents(apps.get(app_name).id)
+    ]
+
+
+def delivery_rows(app_name: str) -> list[dict[str, str]]:
+    from rxpanel.services import hooks
+
+    return [
+        {
+            "id": str(d.id),
+            "at": _time(d.created_at),
+            "provider": d.provider or "?",
+            "event": d.event,
+            "ref": d.ref.removeprefix("refs/heads/"),
+            "commit": d.commit[:12],
+            "outcome": d.outcome,
+            "status": str(d.status_code),
+            "detail": d.detail,
+            "deployment": str(d.deployment_id or ""),
+        }
+        for d in hooks.recent(app_name, 20)
+    ]

@@ -11,7 +11,7 @@ import reflex as rx
 from rxpanel import routes, validate
 from rxpanel.models import DEPLOY_STATES_FINAL
 from rxpanel.services import NotFound, apps, deployments, views
-from rxpanel.state.auth import AuthState, authorized, current_user
+from rxpanel.state.auth import AuthState, authorized, current_user, record
 from rxpanel.state.live import still_watching
 
 REFRESH_SECONDS = 0.5
@@ -25,11 +25,23 @@ class AppDetailState(AuthState):
     steps: list[dict[str, str]] = []
     lines: list[dict[str, str]] = []
     confirm_release: str = ""  # a release id while the rollback dialog is open
+    health: dict[str, str] = {}
+    latency: list[dict[str, str | float]] = []
+    incidents: list[dict[str, str]] = []
+    deliveries: list[dict[str, str]] = []
+    checking: bool = False
     missing: str = ""
     _name: str = ""
     _follow_id: int = 0
     _last_line: int = 0
     _watching: bool = False
+    _ticks: int = 0
+
+    def _refresh_health(self) -> None:
+        self.health = views.health_summary(self._name)
+        self.latency = views.latency_points(self._name)
+        self.incidents = views.incident_rows(self._name)
+        self.deliveries = views.delivery_rows(self._name)
 
     def _refresh(self) -> str | None:
         """Reload everything; returns the outcome when the followed deployment just ended."""
@@ -74,6 +86,8 @@ class AppDetailState(AuthState):
         self._name = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
         self.follow, self.lines, self._follow_id, self.confirm_release = {}, [], 0, ""
         self._refresh()
+        if not self.missing:
+            self._refresh_health()
         if not self._watching:
             self._watching = True
             return AppDetailState.watch
@@ -88,6 +102,9 @@ class AppDetailState(AuthState):
                     if not still_watching(self, routes.APP):
                         return
                     toast = self._toast(self._refresh())
+                    self._ticks += 1
+                    if self._ticks % 10 == 0 and not self.missing:  # every 5 s is plenty
+                        self._refresh_health()
                 if toast is not None:
                     yield toast
         finally:
@@ -106,6 +123,7 @@ class AppDetailState(AuthState):
         dep = deployments.trigger(
             app.id, kind="deploy", ref=ref, trigger="ui", by=current_user().username
         )
+        record("deploy", f"app:{app.name}", detail=f"deployment #{dep.id} ({ref or app.branch})")
         self._refresh()
         return rx.toast.info(f"Deployment #{dep.id} queued ({ref or app.branch}).")
 
@@ -131,5 +149,28 @@ class AppDetailState(AuthState):
         dep = deployments.trigger(
             app.id, kind="rollback", ref=release_id, trigger="ui", by=current_user().username
         )
+        record("rollback", f"app:{app.name}", detail=f"deployment #{dep.id} to {release_id}")
         self._refresh()
         return rx.toast.info(f"Rollback to {release_id} queued (deployment #{dep.id}).")
+
+    @rx.event(background=True)
+    @authorized("viewer")
+    async def check_now(self):
+        """Probe the app's public URL + health path now, like the scheduler does."""
+        from rxpanel.health.watch import check_now
+
+        async with self:
+            if self.checking:
+                return
+            self.checking = True
+            name = self._name
+        record("health.check", f"app:{name}")
+        try:
+            app = await asyncio.to_thread(apps.get, name)
+            await asyncio.to_thread(check_now, app.id)
+        finally:
+            async with self:
+                self.checking = False
+                self._refresh()
+                self._refresh_health()
+        yield rx.toast.info(f"{name}: {self.health.get('last_result', '')}")

@@ -8,7 +8,7 @@ import reflex as rx
 
 from rxpanel import routes
 from rxpanel.services import ServiceError, apps, servers, views
-from rxpanel.state.auth import AuthState, authorized
+from rxpanel.state.auth import AuthState, authorized, record
 from rxpanel.validate import ValidationError
 
 DEFAULTS = {
@@ -21,8 +21,22 @@ DEFAULTS = {
     "health_path": "/ping",
     "health_timeout": "60",
     "standby_minutes": "15",
+    "check_interval": "30",
+    "check_timeout": "5",
+    "failure_threshold": "3",
+    "auto_rollback": "True",
+    "watch_minutes": "5",
 }
-SETTINGS = ("keep_releases", "health_path", "health_timeout", "standby_minutes")
+SETTINGS = (
+    "keep_releases",
+    "health_path",
+    "health_timeout",
+    "standby_minutes",
+    "check_interval",
+    "check_timeout",
+    "failure_threshold",
+    "watch_minutes",
+)
 
 
 class AppsState(AuthState):
@@ -88,6 +102,7 @@ class AppsState(AuthState):
             url=form.get("url", ""),
             branch=form.get("branch", "main"),
             **{k: form.get(k, DEFAULTS[k]) for k in SETTINGS},
+            auto_rollback=bool(form.get("auto_rollback")),  # an unticked box is not sent
         )
         try:
             changes = self._env_changes(form)
@@ -103,6 +118,11 @@ class AppsState(AuthState):
             return
         self.dialog_open, self.form_error = False, ""
         self.rows = views.app_rows()
+        record(
+            "app.update" if self.editing else "app.add",
+            f"app:{data.name}",
+            detail=("env: " + ", ".join(sorted(changes))) if changes else "",
+        )
         if self.editing:
             return rx.toast.success(f"App {data.name} saved; the next deploy uses it.")
         return [rx.toast.success(f"App {data.name} added."), rx.redirect(routes.app_url(data.name))]
