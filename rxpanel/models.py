@@ -275,3 +275,34 @@ class Lease(SQLModel, table=True):
     name: str = Field(primary_key=True)
     holder: str
     expires_at: datetime = Timestamp()
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what to which target, when, from where, and how it ended.
+    Append-only: the service has no update or delete, and the database refuses them."""
+
+    __table_args__ = (Index("ix_auditevent_at", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Timestamp(default_factory=utcnow)
+    actor: str = Field(index=True)  # a user name, "cli:user@host", "webhook:github", "system"
+    action: str = Field(index=True)  # login, login.failed, app.update, deploy, token.issue, ...
+    target: str = ""  # app:demo, server:web1, user:ada, deployment:12
+    address: str = ""
+    outcome: str = "ok"  # ok | refused | failed
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+
+
+class ApiToken(SQLModel, table=True):
+    """A user's token for the HTTP API and the remote CLI; only its hash is kept."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    name: str
+    prefix: str  # the first characters, to tell tokens apart in lists
+    token_hash: str = Field(index=True, unique=True)
+    scope: str = "read"  # read | deploy | admin (never more than the user's role)
+    created_at: datetime = Timestamp(default_factory=utcnow)
+    expires_at: datetime | None = Timestamp(default=None)
+    last_used_at: datetime | None = Timestamp(default=None)
+    revoked_at: datetime | None = Timestamp(default=None)

@@ -8,7 +8,7 @@ import asyncio
 import httpx
 
 from rxpanel.health import alerts, prober
-from rxpanel.services import apps, deployments, health, notify, releases
+from rxpanel.services import apps, audit, deployments, health, notify, releases
 from rxpanel.services.health import Change
 
 
@@ -39,6 +39,12 @@ def auto_rollback(change: Change) -> int | None:
         app.id, kind="rollback", ref=target.id, trigger="auto", by="health watch"
     )
     health.mark_rolled_back(app.id)
+    audit.record(
+        "system:health",
+        "rollback",
+        f"app:{app.name}",
+        detail=f"deployment #{dep.id}: {current} went down ({change.cause}); to {target.id}",
+    )
     notify.enqueue(
         "deploy.auto_rollback",
         f"↩️ {app.name} went down {app.watch_minutes:g} min or less after release "

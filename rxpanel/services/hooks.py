@@ -12,7 +12,7 @@ from sqlmodel import col, select
 
 from rxpanel import db, secrets
 from rxpanel.models import App, WebhookDelivery
-from rxpanel.services import NotFound, deployments
+from rxpanel.services import NotFound, audit, deployments
 from rxpanel.webhooks.providers import Push, Rejected, identify, is_deletion, parse, verify
 
 MAX_BODY = 1024 * 1024  # bytes: larger deliveries are refused
@@ -78,6 +78,14 @@ def receive(app_name: str, headers: dict[str, str], body: bytes, address: str = 
         return Answer(404, {"status": "error", "error": "no such app"})
 
     def reject(status: int, reason: str, provider: str = "") -> Answer:
+        audit.record(
+            f"webhook:{provider or 'unknown'}",
+            "webhook",
+            f"app:{app.name}",
+            address=address,
+            outcome="refused",
+            detail=reason,
+        )
         # an unverified delivery id is not recorded as one: it must not block the real one
         return _record(
             app.id,
@@ -178,6 +186,13 @@ def receive(app_name: str, headers: dict[str, str], body: bytes, address: str = 
         row = s.get(WebhookDelivery, row.id)
         row.deployment_id, row.detail = dep.id, f"deployment #{dep.id}"
         s.add(row)
+    audit.record(
+        f"webhook:{provider}",
+        "deploy",
+        f"app:{app.name}",
+        address=address,
+        detail=f"deployment #{dep.id} at {push.commit[:12]} ({push.ref})",
+    )
     return Answer(202, {"status": "queued", "deployment": dep.id, "commit": push.commit})
 
 

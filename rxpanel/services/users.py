@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from rxpanel import db
 from rxpanel.models import ROLES, User, UserSession, utcnow
@@ -164,4 +164,93 @@ def require_role(user: User | None, role: str) -> User:
         raise ServiceError("log in first")
     if ROLES.index(user.role) > ROLES.index(role):
         raise ServiceError(f"your role ({user.role}) may not do this; it needs {role}")
+    return user
+
+
+# -- logging in, with limits; managing users --------------------------------------
+
+LOGIN_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_ADDRESS = 5, 20
+
+
+class LoginRefused(ServiceError):
+    pass
+
+
+def login(username: str, password: str, address: str = "") -> User:
+    """Authenticate with rate limits per account and per address; every attempt
+    is in the audit log (which is also what the limits count)."""
+    from rxpanel.services import audit
+
+    name = (username or "").strip().lower()[:64]
+    since = utcnow() - LOGIN_WINDOW
+    if audit.count("login.failed", since, actor=name) >= MAX_FAILURES_PER_ACCOUNT or (
+        address and audit.count("login.failed", since, address=address) >= MAX_FAILURES_PER_ADDRESS
+    ):
+        audit.record(name, "login.throttled", f"user:{name}", address=address, outcome="refused")
+        raise LoginRefused("too many failed logins: wait 15 minutes and try again")
+    user = authenticate(name, password)
+    if user is None:
+        audit.record(name, "login.failed", f"user:{name}", address=address, outcome="failed")
+        raise LoginRefused("wrong user name or password")
+    audit.record(user.username, "login", f"user:{user.username}", address=address)
+    return user
+
+
+def set_password(user_id: int, current: str, new: str) -> None:
+    user = _by_id(user_id)
+    try:
+        _hasher.verify(user.password_hash, current or "")
+    except (VerificationError, InvalidHashError):
+        raise ServiceError("the current password is wrong") from None
+    _store(user_id, password_hash=_hasher.hash(check_password(new)))
+
+
+def admin_update(
+    user_id: int,
+    *,
+    role: str | None = None,
+    disabled: bool | None = None,
+    password: str | None = None,
+) -> User:
+    """An admin changes a user; the last enabled admin cannot be demoted or disabled."""
+    user = _by_id(user_id)
+    if user.role == "admin" and ((role and role != "admin") or disabled):
+        with db.session() as s:
+            admins = s.exec(
+                select(func.count())
+                .select_from(User)
+                .where(User.role == "admin", col(User.disabled).is_(False), User.id != user_id)
+            ).one()
+        if not admins:
+            raise ServiceError("this is the last admin: make another admin first")
+    changes = {}
+    if role is not None:
+        changes["role"] = check_role(role)
+    if disabled is not None:
+        changes["disabled"] = bool(disabled)
+    if password:
+        changes["password_hash"] = _hasher.hash(check_password(password))
+    user = _store(user_id, **changes)
+    if disabled:
+        with db.session() as s:  # a disabled user's sessions end now
+            for session in s.exec(select(UserSession).where(UserSession.user_id == user_id)):
+                s.delete(session)
+    return user
+
+
+def _by_id(user_id: int) -> User:
+    with db.session() as s:
+        user = s.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user #{user_id}")
+    return user
+
+
+def _store(user_id: int, **changes) -> User:
+    with db.session() as s:
+        user = s.get(User, user_id)
+        for key, value in changes.items():
+            setattr(user, key, value)
+        s.add(user)
     return user

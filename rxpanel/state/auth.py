@@ -6,6 +6,7 @@ hash with an expiry (services.users). Nothing else secret reaches the client."""
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import inspect
@@ -13,10 +14,11 @@ import inspect
 import reflex as rx
 
 from rxpanel.models import ROLES, User
-from rxpanel.services import ServiceError, users
+from rxpanel.services import ServiceError, audit, users
 from rxpanel.validate import ValidationError
 
 _current: contextvars.ContextVar[User | None] = contextvars.ContextVar("rxpanel_user", default=None)
+_address: contextvars.ContextVar[str] = contextvars.ContextVar("rxpanel_address", default="")
 SESSION_COOKIE = "rxpanel_session"
 
 
@@ -28,6 +30,18 @@ def current_user() -> User:
     return user
 
 
+def record(action: str, target: str = "", outcome: str = "ok", detail: str = "") -> None:
+    """Put what the current user just did in the audit log."""
+    audit.record(
+        current_user().username,
+        action,
+        target,
+        address=_address.get(),
+        outcome=outcome,
+        detail=detail,
+    )
+
+
 def authorized(role: str = "viewer"):
     """Run the handler only for a logged-in user of at least `role`.
 
@@ -35,69 +49,75 @@ def authorized(role: str = "viewer"):
     function so a test can check that every data handler carries it."""
     assert role in ROLES
 
-    def check(state: AuthState):
+    def check(state: AuthState, action: str):
         """(user, None) when allowed; (None, what to tell the browser) when refused."""
         user = users.user_for_token(state.session_token)
         if user is None:
             # a visitor who never logged in already sees the login form: say nothing
             return None, AuthState.session_ended if state.signed_in else rx.noop()
         if ROLES.index(user.role) > ROLES.index(role):
+            audit.record(
+                user.username,
+                action,
+                state.router.url.path,
+                outcome="refused",
+                address=state.router.session.client_ip,
+                detail=f"needs {role}",
+            )
             return None, rx.toast.error(
                 f"Your role ({user.role}) may not do this: it needs {role}."
             )
         return user, None
 
+    @contextlib.contextmanager
+    def acting(user: User, state: AuthState):
+        tokens = _current.set(user), _address.set(state.router.session.client_ip)
+        try:
+            yield
+        finally:
+            _current.reset(tokens[0])
+            _address.reset(tokens[1])
+
     def decorate(fn):
+        action = f"ui.{fn.__name__}"
         if inspect.isasyncgenfunction(fn):
 
             async def wrapper(self, *args, **kwargs):
-                user, denied = check(self)
+                user, denied = check(self, action)
                 if denied is not None:
                     yield denied
                     return
-                token = _current.set(user)
-                try:
+                with acting(user, self):
                     async for item in fn(self, *args, **kwargs):
                         yield item
-                finally:
-                    _current.reset(token)
 
         elif inspect.iscoroutinefunction(fn):
 
             async def wrapper(self, *args, **kwargs):
-                user, denied = check(self)
+                user, denied = check(self, action)
                 if denied is not None:
                     return denied
-                token = _current.set(user)
-                try:
+                with acting(user, self):
                     return await fn(self, *args, **kwargs)
-                finally:
-                    _current.reset(token)
 
         elif inspect.isgeneratorfunction(fn):
 
             def wrapper(self, *args, **kwargs):
-                user, denied = check(self)
+                user, denied = check(self, action)
                 if denied is not None:
                     yield denied
                     return
-                token = _current.set(user)
-                try:
+                with acting(user, self):
                     yield from fn(self, *args, **kwargs)
-                finally:
-                    _current.reset(token)
 
         else:
 
             def wrapper(self, *args, **kwargs):
-                user, denied = check(self)
+                user, denied = check(self, action)
                 if denied is not None:
                     return denied
-                token = _current.set(user)
-                try:
+                with acting(user, self):
                     return fn(self, *args, **kwargs)
-                finally:
-                    _current.reset(token)
 
         functools.update_wrapper(wrapper, fn)
         wrapper.required_role = role
@@ -153,9 +173,12 @@ class AuthState(rx.State):
     @rx.event
     @public
     def login(self, form: dict):
-        user = users.authenticate(form.get("username", ""), form.get("password", ""))
-        if user is None:
-            self.auth_error = "Wrong user name or password."
+        try:
+            user = users.login(
+                form.get("username", ""), form.get("password", ""), self.router.session.client_ip
+            )
+        except users.LoginRefused as e:
+            self.auth_error = str(e).capitalize() + "."
             return
         return self._signed_in_as(user)
 
@@ -172,6 +195,13 @@ class AuthState(rx.State):
             self.auth_error = str(e)
             return
         self.needs_setup = False
+        audit.record(
+            user.username,
+            "setup",
+            f"user:{user.username}",
+            address=self.router.session.client_ip,
+            detail="the first admin",
+        )
         return self._signed_in_as(user)
 
     def _signed_in_as(self, user: User):
@@ -186,6 +216,13 @@ class AuthState(rx.State):
     @public
     def logout(self):
         if self.session_token:
+            if (user := users.user_for_token(self.session_token)) is not None:
+                audit.record(
+                    user.username,
+                    "logout",
+                    f"user:{user.username}",
+                    address=self.router.session.client_ip,
+                )
             users.end_session(self.session_token)
         self.session_token = ""
         self._show(None)

@@ -12,7 +12,7 @@ import reflex as rx
 from rxpanel.deploy.remote import load_private_key
 from rxpanel.deploy.target import check_server
 from rxpanel.services import ServiceError, servers, views
-from rxpanel.state.auth import AuthState, authorized
+from rxpanel.state.auth import AuthState, authorized, record
 from rxpanel.validate import ValidationError
 
 DEFAULTS = {
@@ -90,6 +90,11 @@ class ServersState(AuthState):
         self.dialog_open, self.form_error = False, ""
         self.rows = views.server_rows()
         verb = "saved" if self.editing else "added"
+        record(
+            "server.update" if self.editing else "server.add",
+            f"server:{data.name}",
+            detail="with a new key" if key else "",
+        )
         return rx.toast.success(f"Server {data.name} {verb}. Press Check to test it.")
 
     @rx.event
@@ -100,6 +105,7 @@ class ServersState(AuthState):
         except ServiceError as e:
             return rx.toast.error(str(e))
         self.rows = views.server_rows()
+        record("server.delete", f"server:{name}")
         return rx.toast.success(f"Server {name} deleted.")
 
     @rx.event(background=True)
@@ -111,6 +117,7 @@ class ServersState(AuthState):
                 return
             self.checking, self.checked_server, self.check_items = name, name, []
         failed = 0
+        record("server.check", f"server:{name}")
         try:
             items = check_server(servers.get(name))
             while (item := await asyncio.to_thread(next, items, None)) is not None:
