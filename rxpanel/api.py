@@ -5,6 +5,9 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from rxpanel import apiv1
 from rxpanel.webhooks import routes as webhooks
 
-api = Starlette(routes=[Route("/api/hooks/{app}", webhooks.receive, methods=["POST"])])
+api = Starlette(
+    routes=[Route("/api/hooks/{app}", webhooks.receive, methods=["POST"]), *apiv1.ROUTES]
+)

@@ -1,0 +1,203 @@
+"""The HTTP API (/api/v1), for scripts and the remote CLI. A bearer token
+(services.tokens) is checked on every route, with the role the route needs;
+refusals and changes go to the audit log."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import wraps
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from rxpanel import validate
+from rxpanel.models import ROLES, User
+from rxpanel.services import ServiceError, apps, audit, deployments, servers, tokens, views
+
+MAX_BODY = 64 * 1024
+
+
+class Caller:
+    def __init__(self, user: User, role: str, address: str):
+        self.user, self.role, self.address = user, role, address
+
+    def audit(self, action: str, target: str = "", outcome: str = "ok", detail: str = "") -> None:
+        audit.record(
+            f"api:{self.user.username}",
+            action,
+            target,
+            address=self.address,
+            outcome=outcome,
+            detail=detail,
+        )
+
+
+def route(path: str, role: str, methods: tuple[str, ...] = ("GET",)):
+    """Declare an API route needing `role`; the handler runs in a thread as
+    fn(caller, request_params, body) and returns (status, json)."""
+
+    def decorate(fn: Callable) -> Route:
+        @wraps(fn)
+        async def endpoint(request: Request) -> JSONResponse:
+            address = request.client.host if request.client else ""
+            header = request.headers.get("authorization", "")
+            plain = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+            found = await run_in_threadpool(tokens.authenticate, plain)
+            if found is None:
+                return JSONResponse(
+                    {"error": "a valid API token is required"},
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+            caller = Caller(found[0], found[1], address)
+            if ROLES.index(caller.role) > ROLES.index(role):
+                await run_in_threadpool(
+                    caller.audit,
+                    f"api.{fn.__name__}",
+                    request.url.path,
+                    "refused",
+                    f"needs {role}, token allows {caller.role}",
+                )
+                return JSONResponse({"error": f"this needs the {role} role"}, status_code=403)
+            body = await request.body()
+            if len(body) > MAX_BODY:
+                return JSONResponse({"error": "body too large"}, status_code=413)
+            try:
+                data = json.loads(body) if body else {}
+                if not isinstance(data, dict):
+                    raise ValueError
+            except ValueError:
+                return JSONResponse({"error": "the body must be a JSON object"}, status_code=400)
+            params = {**request.query_params, **request.path_params}
+            try:
+                status, payload = await run_in_threadpool(fn, caller, params, data)
+            except validate.ValidationError as e:
+                return JSONResponse({"error": str(e)}, status_code=400)
+            except ServiceError as e:
+                return JSONResponse({"error": str(e)}, status_code=404 if "no " in str(e) else 409)
+            return JSONResponse(payload, status_code=status)
+
+        return Route(path, endpoint, methods=list(methods))
+
+    return decorate
+
+
+@route("/api/v1/whoami", "viewer")
+def whoami(caller: Caller, params: dict, data: dict):
+    return 200, {"user": caller.user.username, "role": caller.role}
+
+
+@route("/api/v1/servers", "viewer")
+def server_list(caller: Caller, params: dict, data: dict):
+    return 200, [servers.public(s) for s in servers.list_all()]
+
+
+@route("/api/v1/apps", "viewer")
+def app_list(caller: Caller, params: dict, data: dict):
+    names = {s.id: s.name for s in servers.list_all()}
+    return 200, [apps.public(a, names.get(a.server_id, "")) for a in apps.list_all()]
+
+
+@route("/api/v1/apps/{name}", "viewer")
+def app_get(caller: Caller, params: dict, data: dict):
+    return 200, views.app_detail(validate.slug(params["name"], "app name"))
+
+
+@route("/api/v1/apps/{name}/releases", "viewer")
+def app_releases(caller: Caller, params: dict, data: dict):
+    return 200, views.release_rows(validate.slug(params["name"], "app name"))
+
+
+@route("/api/v1/apps/{name}/deployments", "viewer")
+def app_deployments(caller: Caller, params: dict, data: dict):
+    return 200, views.deployment_rows(validate.slug(params["name"], "app name"))
+
+
+@route("/api/v1/apps/{name}/health", "viewer")
+def app_health(caller: Caller, params: dict, data: dict):
+    name = validate.slug(params["name"], "app name")
+    return 200, {**views.health_summary(name), "incidents": views.incident_rows(name)}
+
+
+def _trigger(caller: Caller, name: str, kind: str, ref: str | None):
+    app = apps.get(name)
+    dep = deployments.trigger(app.id, kind=kind, ref=ref, trigger="api", by=caller.user.username)
+    caller.audit(
+        kind, f"app:{name}", detail=f"deployment #{dep.id}" + (f" to {ref}" if ref else "")
+    )
+    return 202, {"deployment": dep.id, "status": dep.status}
+
+
+@route("/api/v1/apps/{name}/deploy", "deployer", ("POST",))
+def app_deploy(caller: Caller, params: dict, data: dict):
+    ref = data.get("ref")
+    return _trigger(
+        caller,
+        validate.slug(params["name"], "app name"),
+        "deploy",
+        validate.git_ref(str(ref), "ref") if ref else None,
+    )
+
+
+@route("/api/v1/apps/{name}/rollback", "deployer", ("POST",))
+def app_rollback(caller: Caller, params: dict, data: dict):
+    to = data.get("to")
+    return _trigger(
+        caller,
+        validate.slug(params["name"], "app name"),
+        "rollback",
+        validate.release_id(str(to)) if to else None,
+    )
+
+
+@route("/api/v1/deployments/{id:int}", "viewer")
+def deployment_get(caller: Caller, params: dict, data: dict):
+    dep_id = int(params["id"])
+    after = validate.positive(params.get("after", 0) or 0, "after", 0, 2**62)
+    return 200, {
+        "deployment": views.deployment_detail(dep_id),
+        "steps": views.step_rows(dep_id),
+        "logs": views.log_rows(dep_id, after),
+    }
+
+
+@route("/api/v1/audit", "admin")
+def audit_list(caller: Caller, params: dict, data: dict):
+    limit = validate.positive(params.get("limit", 200), "limit", 1, 5000)
+    rows = audit.query(
+        actor=params.get("actor", ""),
+        action=params.get("action", ""),
+        target=params.get("target", ""),
+        outcome=params.get("outcome", ""),
+        limit=limit,
+    )
+    return 200, [
+        {
+            "at": e.at.isoformat(timespec="seconds"),
+            "actor": e.actor,
+            "action": e.action,
+            "target": e.target,
+            "address": e.address,
+            "outcome": e.outcome,
+            "detail": e.detail,
+        }
+        for e in rows
+    ]
+
+
+ROUTES = [
+    whoami,
+    server_list,
+    app_list,
+    app_get,
+    app_releases,
+    app_deployments,
+    app_health,
+    app_deploy,
+    app_rollback,
+    deployment_get,
+    audit_list,
+]
