@@ -1,0 +1,250 @@
+"""`rxpanel app ...`: what to deploy where; and `rxpanel deliveries`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from rxpanel import validate
+from rxpanel.cli.common import print_json, record, remote, sub, table
+
+SETTINGS = (
+    "branch",
+    "keep_releases",
+    "health_path",
+    "health_timeout",
+    "standby_minutes",
+    "check_interval",
+    "check_timeout",
+    "failure_threshold",
+    "auto_rollback",
+    "watch_minutes",
+)
+
+
+def add(a) -> int:
+    from rxpanel.services import apps
+
+    env = dict(validate.env_pair(e) for e in a.env or [])
+    settings = {k: getattr(a, k) for k in SETTINGS if getattr(a, k) is not None}
+    app = apps.add(
+        apps.AppInput(name=a.name, server=a.server, source=a.source, url=a.url, env=env, **settings)
+    )
+    record("app.add", f"app:{app.name}", ("env: " + ", ".join(sorted(env))) if env else "")
+    print(
+        f"app {app.name} added: {app.url} (backend ports {app.port_blue}/{app.port_green}); "
+        f"run `rxpanel deploy {app.name}`"
+    )
+    return 0
+
+
+def update(a) -> int:
+    from rxpanel.services import apps, servers
+
+    app = apps.get(a.name)
+    current = apps.public(app, servers.get_by_id(app.server_id).name)
+    fields = ("server", "source", "url", *SETTINGS)
+    changed = {k: getattr(a, k) for k in fields if getattr(a, k) is not None}
+    apps.update(
+        a.name, apps.AppInput(name=a.name, **{**{k: current[k] for k in fields}, **changed})
+    )
+    record("app.update", f"app:{a.name}", ", ".join(sorted(changed)))
+    print(f"app {a.name} updated; the next deploy uses the new settings")
+    return 0
+
+
+def show(rows: list[dict], as_json: bool) -> int:
+    if as_json:
+        print_json(rows)
+    elif not rows:
+        print("no apps yet: `rxpanel app add NAME --server S --source DIR_OR_GIT_URL --url URL`")
+    else:
+        table(
+            [
+                [
+                    r["name"],
+                    r["server"],
+                    r["url"],
+                    r["current_release"] or "-",
+                    r["live_color"] or "-",
+                    r.get("health_state") or "-",
+                ]
+                for r in rows
+            ],
+            ["NAME", "SERVER", "URL", "RELEASE", "COLOUR", "HEALTH"],
+        )
+    return 0
+
+
+def list_(a) -> int:
+    from rxpanel.services import apps, servers
+
+    names = {s.id: s.name for s in servers.list_all()}
+    return show([apps.public(x, names.get(x.server_id, "")) for x in apps.list_all()], a.json)
+
+
+@remote(list_)
+def list_remote(a, panel) -> int:
+    return show(panel.call("GET", "/apps"), a.json)
+
+
+def env(a) -> int:
+    from rxpanel.services import apps
+
+    changes: dict[str, str | None] = {}
+    for item in a.set or []:
+        key, value = validate.env_pair(item)
+        changes[key] = value
+    for key in a.unset or []:
+        changes[validate.env_key(key)] = None
+    app = apps.set_env(a.name, changes) if changes else apps.get(a.name)
+    if changes:  # the keys, never the values
+        record("app.env", f"app:{a.name}", "set/unset: " + ", ".join(sorted(changes)))
+    print("env keys: " + (", ".join(sorted(apps.env_of(app))) or "(none)"))
+    return 0
+
+
+def remove(a) -> int:
+    from rxpanel.deploy.pipeline import remove_from_server
+    from rxpanel.services import apps
+
+    app = apps.get(a.name)
+    if app.current_release_id or a.purge:
+        for line in remove_from_server(app, keep_files=not a.purge):
+            print(line, flush=True)
+    apps.delete(a.name)
+    record("app.delete", f"app:{a.name}", "with its files" if a.purge else "")
+    print(f"app {a.name} removed from the panel")
+    return 0
+
+
+def webhook(a) -> int:
+    from rxpanel.services import hooks
+
+    secret = hooks.secret(a.name, rotate=a.rotate)
+    if a.rotate:
+        record("app.webhook_rotate", f"app:{a.name}")
+    base = (os.environ.get("RXPANEL_PUBLIC_URL") or "").rstrip("/")
+    url = base + hooks.path(a.name)
+    if a.json:
+        print_json({"url": url, "secret": secret})
+    else:
+        print(
+            f"URL:    {url}"
+            + ("" if base else "   (on the panel's address; set RXPANEL_PUBLIC_URL)")
+        )
+        print(f"secret: {secret}")
+        print(
+            "GitHub/Gitea/Forgejo: content type application/json, this secret; "
+            "GitLab: this secret as the token."
+        )
+    return 0
+
+
+def deliveries(a) -> int:
+    from rxpanel.services import hooks
+
+    rows = [
+        {
+            "id": d.id,
+            "provider": d.provider,
+            "delivery": d.delivery_id,
+            "event": d.event,
+            "ref": d.ref,
+            "commit": d.commit,
+            "outcome": d.outcome,
+            "status": d.status_code,
+            "deployment": d.deployment_id,
+            "detail": d.detail,
+            "at": d.created_at.isoformat(timespec="seconds"),
+        }
+        for d in hooks.recent(a.app)
+    ]
+    if a.json:
+        print_json(rows)
+    else:
+        table(
+            [
+                [
+                    str(r["id"]),
+                    r["provider"],
+                    r["outcome"],
+                    str(r["status"]),
+                    r["ref"],
+                    (r["commit"] or "")[:12],
+                    r["at"],
+                    r["detail"][:60],
+                ]
+                for r in rows
+            ],
+            ["#", "HOST", "OUTCOME", "HTTP", "REF", "COMMIT", "AT", "DETAIL"],
+        )
+    return 0
+
+
+def setting_flags(s: argparse.ArgumentParser, defaults: bool) -> None:
+    s.add_argument("--branch", default="main" if defaults else None)
+    s.add_argument("--keep-releases", type=int, help="good releases kept on the server (5)")
+    s.add_argument(
+        "--health-path", help="checked before the switch and by the health checks (/ping)"
+    )
+    s.add_argument(
+        "--health-timeout", type=int, help="seconds a new release gets to be healthy (60)"
+    )
+    s.add_argument("--standby-minutes", type=float, help="how long the old colour stays warm (15)")
+    s.add_argument("--check-interval", type=int, help="seconds between health checks (30)")
+    s.add_argument("--check-timeout", type=float, help="seconds a health check waits (5)")
+    s.add_argument(
+        "--failure-threshold", type=int, help="failed checks in a row that mean down (3)"
+    )
+    s.add_argument(
+        "--auto-rollback",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="roll back when down within the watch window after a deploy (yes)",
+    )
+    s.add_argument("--watch-minutes", type=float, help="the watch window after a deploy (5)")
+
+
+def register(commands) -> None:
+    app = sub(commands, "app", help="apps to deploy")
+    s = app.add_parser("add")
+    s.add_argument("name")
+    s.add_argument("--server", required=True)
+    s.add_argument("--source", required=True, help="a local directory or a git URL")
+    s.add_argument("--url", required=True, help="public URL, e.g. https://app.example.com")
+    s.add_argument("--env", action="append", metavar="K=V")
+    setting_flags(s, defaults=True)
+    s.set_defaults(func=add)
+    s = app.add_parser("update", help="change an app's settings")
+    s.add_argument("name")
+    s.add_argument("--server")
+    s.add_argument("--source")
+    s.add_argument("--url")
+    setting_flags(s, defaults=False)
+    s.set_defaults(func=update)
+    s = app.add_parser("list")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=list_)
+    s = app.add_parser("env", help="set or unset env vars (values are never printed)")
+    s.add_argument("name")
+    s.add_argument("set", nargs="*", metavar="K=V")
+    s.add_argument("--unset", action="append", metavar="K")
+    s.set_defaults(func=env)
+    s = app.add_parser("remove", help="stop it, drop its nginx site and programs, forget it")
+    s.add_argument("name")
+    s.add_argument(
+        "--purge", action="store_true", help="also delete its releases and venvs on the server"
+    )
+    s.set_defaults(func=remove)
+    s = app.add_parser("webhook", help="the deploy webhook's URL path and secret")
+    s.add_argument("name")
+    s.add_argument("--json", action="store_true")
+    s.add_argument(
+        "--rotate", action="store_true", help="make a new secret (the old one stops working)"
+    )
+    s.set_defaults(func=webhook)
+    s = commands.add_parser("deliveries", help="webhook deliveries and what came of them")
+    s.add_argument("app")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=deliveries)

@@ -1,0 +1,137 @@
+"""`rxpanel server ...`: the SSH targets."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from pathlib import Path
+
+from rxpanel.cli.common import EXIT_FAILED, CliError, print_json, record, remote, sub, table
+
+
+def add(a) -> int:
+    from rxpanel.services import servers
+
+    data = servers.ServerInput(
+        name=a.name,
+        host=a.host,
+        port=a.port,
+        user=a.user or getpass.getuser(),
+        sudo=a.sudo,
+        deploy_root=a.deploy_root,
+        nginx_conf_dir=a.nginx_conf_dir,
+        nginx_cmd=a.nginx_cmd,
+        supervisor_conf_dir=a.supervisor_conf_dir,
+        supervisorctl_cmd=a.supervisorctl_cmd,
+    )
+    data.cleaned()  # refuse bad input before looking for the key
+    server = servers.add(data, servers.read_key_file(a.key or _default_key()))
+    record("server.add", f"server:{server.name}", f"{server.user}@{server.host}:{server.port}")
+    print(
+        f"server {server.name} added ({server.user}@{server.host}:{server.port}); "
+        f"run `rxpanel server check {server.name}` to test it"
+    )
+    return 0
+
+
+def _default_key() -> str:
+    for name in ("id_ed25519", "id_ecdsa", "id_rsa"):
+        path = Path.home() / ".ssh" / name
+        if path.exists():
+            return str(path)
+    raise CliError("no --key given and no ~/.ssh/id_ed25519, id_ecdsa or id_rsa found")
+
+
+def show(rows: list[dict], as_json: bool) -> int:
+    if as_json:
+        print_json(rows)
+    elif not rows:
+        print("no servers yet: `rxpanel server add NAME --host H`, or `rxpanel sandbox up DIR`")
+    else:
+        table(
+            [
+                [
+                    r["name"],
+                    f"{r['user']}@{r['host']}:{r['port']}",
+                    r["deploy_root"],
+                    r["host_key"] or "(not yet connected)",
+                ]
+                for r in rows
+            ],
+            ["NAME", "LOGIN", "DEPLOY ROOT", "HOST KEY"],
+        )
+    return 0
+
+
+def list_(a) -> int:
+    from rxpanel.services import servers
+
+    return show([servers.public(s) for s in servers.list_all()], a.json)
+
+
+@remote(list_)
+def list_remote(a, panel) -> int:
+    return show(panel.call("GET", "/servers"), a.json)
+
+
+def check(a) -> int:
+    from rxpanel.deploy.target import check_server
+    from rxpanel.services import servers
+
+    failed = 0
+    for item in check_server(servers.get(a.name)):
+        print(f"{'✓' if item.ok else '✗'} {item.label}: {item.detail}", flush=True)
+        failed += not item.ok
+    record("server.check", f"server:{a.name}", outcome="failed" if failed else "ok")
+    if failed:
+        print(f"{failed} check(s) failed", file=sys.stderr)
+        return EXIT_FAILED
+    return 0
+
+
+def remove(a) -> int:
+    from rxpanel.services import servers
+
+    servers.delete(a.name)
+    record("server.delete", f"server:{a.name}")
+    print(f"server {a.name} removed")
+    return 0
+
+
+def forget_key(a) -> int:
+    from rxpanel.services import servers
+
+    servers.forget_host_key(a.name)
+    record("server.forget_host_key", f"server:{a.name}")
+    print(f"the recorded host key of {a.name} is forgotten; the next connection records a new one")
+    return 0
+
+
+def register(commands) -> None:
+    server = sub(commands, "server", help="SSH targets")
+    s = server.add_parser("add", help="store a server (does not connect)")
+    s.add_argument("name")
+    s.add_argument("--host", required=True)
+    s.add_argument("--port", default=22)
+    s.add_argument("--user")
+    s.add_argument("--key", help="private key file (stored encrypted; not needed afterwards)")
+    s.add_argument("--sudo", action=argparse.BooleanOptionalAction, default=False)
+    s.add_argument("--deploy-root", default="/srv/rxpanel")
+    s.add_argument("--nginx-conf-dir", default="/etc/nginx/conf.d")
+    s.add_argument("--nginx-cmd", default="nginx")
+    s.add_argument("--supervisor-conf-dir", default="/etc/supervisor/conf.d")
+    s.add_argument("--supervisorctl-cmd", default="supervisorctl")
+    s.set_defaults(func=add)
+    s = server.add_parser("list")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=list_)
+    s = server.add_parser("check", help="connect and check what deploys need")
+    s.add_argument("name")
+    s.set_defaults(func=check)
+    s = server.add_parser("remove")
+    s.add_argument("name")
+    s.set_defaults(func=remove)
+    s = server.add_parser("forget-host-key", help="after a server was really reinstalled")
+    s.add_argument("name")
+    s.set_defaults(func=forget_key)
