@@ -6,6 +6,7 @@ import asyncio
 import importlib
 import pkgutil
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 
@@ -87,6 +88,9 @@ class FakeState:
 
     def __init__(self, token: str = "", signed_in: bool = False):
         self.session_token, self.signed_in = token, signed_in
+        self.router = SimpleNamespace(
+            url=SimpleNamespace(path="/apps/x"), session=SimpleNamespace(client_ip="127.0.0.1")
+        )
 
 
 def _guarded(role: str):
@@ -133,6 +137,10 @@ def test_authorized_runs_for_enough_role_and_refuses_others(home, shape):
     refused = _call(fn, FakeState(users.start_session(viewer.id)), 2)
     assert refused != ("ran", "watcher", 2)
     assert "needs deployer" in str(refused)
+    from rxpanel.services import audit
+
+    (event,) = audit.query(actor="watcher")
+    assert (event.outcome, event.target, event.address) == ("refused", "/apps/x", "127.0.0.1")
     anonymous = _call(fn, FakeState(""), 3)
     assert not (isinstance(anonymous, tuple) and anonymous[0] == "ran")
 
