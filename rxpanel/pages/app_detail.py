@@ -296,10 +296,10 @@ def history_card() -> rx.Component:
     )
 
 
-def stat(label: str, value, **props) -> rx.Component:
+def stat(label: str, value, size: str = "5", **props) -> rx.Component:
     return rx.vstack(
         rx.text(label, size="1", color_scheme="gray"),
-        rx.text(value, size="5", weight="bold", **props),
+        rx.text(value, size=size, weight="bold", **props),
         spacing="0",
     )
 
