@@ -66,14 +66,42 @@ def alembic_config():
 
 
 def upgrade() -> None:
-    """Bring the schema to the newest migration (cheap when already there)."""
-    from alembic import command
+    """Bring the schema to the newest migration (cheap when already there).
+
+    Several processes may start at once (panel workers, the CLI): one migrates
+    under a lock while the others wait, then find the schema current."""
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
     cfg = alembic_config()
     heads = set(ScriptDirectory.from_config(cfg).get_heads())
-    with engine().connect() as conn:
-        current = set(MigrationContext.configure(conn).get_current_heads())
-    if current != heads:
-        command.upgrade(cfg, "head")
+
+    def current() -> set[str]:
+        with engine().connect() as conn:
+            return set(MigrationContext.configure(conn).get_current_heads())
+
+    if current() == heads:
+        return
+    with _migration_lock():
+        if current() != heads:
+            from alembic import command
+
+            command.upgrade(cfg, "head")
+
+
+@contextmanager
+def _migration_lock() -> Iterator[None]:
+    if engine().dialect.name == "postgresql":
+        with engine().connect() as conn:
+            conn.exec_driver_sql("SELECT pg_advisory_lock(72736)")  # any fixed number of ours
+            try:
+                yield
+            finally:
+                conn.exec_driver_sql("SELECT pg_advisory_unlock(72736)")
+                conn.commit()
+        return
+    import fcntl
+
+    with open(settings.get().home / "migrate.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from datetime import timedelta
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -28,10 +30,25 @@ def trigger(
     app_id: int, *, kind: str = "deploy", ref: str | None = None, trigger: str = "cli", by: str = ""
 ) -> Deployment:
     """Queue a deployment. A queued one for the same app is replaced (coalescing),
-    and says so in its own record."""
+    and says so in its own record. Two requests at the same moment on a database
+    that does not serialize writers meet at the one-queued-per-app index: the
+    loser tries again and replaces the winner's."""
+    for attempt in range(5):
+        try:
+            return _trigger(app_id, kind, ref, trigger, by)
+        except IntegrityError:
+            if attempt == 4:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _trigger(app_id: int, kind: str, ref: str | None, trigger: str, by: str) -> Deployment:
     with db.session() as s:
         queued = s.exec(
-            select(Deployment).where(Deployment.app_id == app_id, Deployment.status == "queued")
+            select(Deployment)
+            .where(Deployment.app_id == app_id, Deployment.status == "queued")
+            .with_for_update()
         ).first()
         if queued is not None:
             queued.status, queued.finished_at = "superseded", utcnow()
@@ -50,7 +67,9 @@ def trigger(
 
 
 def claim(app_id: int, runner: str = RUNNER_ID) -> Deployment | None:
-    """Take the app's queued deployment if none is running. Atomic across processes."""
+    """Take the app's queued deployment if none is running. Atomic across processes:
+    the row changes only if it is still queued, and the unique index allows one
+    running deployment per app."""
     try:
         with db.session() as s:
             running = s.exec(
@@ -60,15 +79,22 @@ def claim(app_id: int, runner: str = RUNNER_ID) -> Deployment | None:
             ).first()
             if running is not None:
                 return None
-            dep = s.exec(
-                select(Deployment).where(Deployment.app_id == app_id, Deployment.status == "queued")
+            dep_id = s.exec(
+                select(Deployment.id).where(
+                    Deployment.app_id == app_id, Deployment.status == "queued"
+                )
             ).first()
-            if dep is None:
+            if dep_id is None:
                 return None
             now = utcnow()
-            dep.status, dep.started_at, dep.heartbeat_at, dep.runner = "running", now, now, runner
-            s.add(dep)
-        return dep
+            taken = s.exec(
+                update(Deployment)
+                .where(Deployment.id == dep_id, Deployment.status == "queued")
+                .values(status="running", started_at=now, heartbeat_at=now, runner=runner)
+            ).rowcount
+            if taken != 1:
+                return None  # superseded or claimed between our two statements
+        return get(dep_id)
     except IntegrityError:  # another process claimed it first (the unique index)
         return None
 
