@@ -306,3 +306,16 @@ class ApiToken(SQLModel, table=True):
     expires_at: datetime | None = Timestamp(default=None)
     last_used_at: datetime | None = Timestamp(default=None)
     revoked_at: datetime | None = Timestamp(default=None)
+
+
+class AppServer(SQLModel, table=True):
+    """A further server an app is deployed to, beside its primary one (App.server_id);
+    each server has the app's two backend ports of its own."""
+
+    __table_args__ = (Index("ix_appserver_app_server", "app_id", "server_id", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    app_id: int = Field(foreign_key="app.id", index=True)
+    server_id: int = Field(foreign_key="server.id", index=True)
+    port_blue: int
+    port_green: int

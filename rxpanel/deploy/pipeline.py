@@ -1,15 +1,17 @@
 """deploy() and rollback(): the steps of DESIGN.md, each logged with its duration.
 
-A failure at any step raises DeployFailed with the reason in plain words; the
-cleanup stops whatever this run started, nginx still points at the old release,
-and the server lock is released in a `finally`."""
+An app deploys to one server or to several (a fleet): it is built once, uploaded
+to and health-gated on every server in parallel, and switched only when every
+server passed the gate. A failure at any step raises DeployFailed with the reason
+in plain words; the cleanup stops whatever this run started, nginx keeps serving
+the old release everywhere, and the server locks are released in a `finally`."""
 
 from __future__ import annotations
 
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,7 +32,7 @@ from rxpanel.deploy.templates.release import (
 from rxpanel.deploy.templates.supervisor import render_program
 from rxpanel.models import App, Deployment, Release, Server
 from rxpanel.secrets import encrypt, redact
-from rxpanel.services import apps, deployments, releases, servers
+from rxpanel.services import apps, deployments, releases
 
 
 class DeployFailed(RuntimeError):
@@ -79,47 +81,99 @@ class StepLog:
 
 
 @dataclass
-class Run:
-    """One deployment in progress: what it works on and what to undo on failure."""
+class Target:
+    """One server of a deployment: how it is reached and what to undo there."""
 
-    dep: Deployment
-    app: App
     server: Server
     layout: AppLayout
-    env: dict[str, str]
-    log: StepLog
+    ports: dict[str, int]  # colour -> backend port on this server
+    primary: bool
+    tag: str = ""  # "[web2] " in a fleet's log lines and step names, "" alone
     remote: Remote | None = None
+    locked: bool = False
     undo: list[str] = field(default_factory=list)  # remote commands, run on failure
-
-    @property
-    def owner(self) -> str:
-        return lock_owner(self.dep)
 
     def run(self, command: str, label: str, **kw):
         assert self.remote is not None
         try:
             return self.remote.run(command, label=label, **kw)
-        except CommandFailed as e:
-            raise DeployFailed(str(e)) from None
-        except RemoteError as e:
-            raise DeployFailed(str(e)) from None
+        except (CommandFailed, RemoteError) as e:
+            raise DeployFailed(f"{self.tag}{e}") from None
+
+
+@dataclass
+class Run:
+    """One deployment in progress and the servers it works on."""
+
+    dep: Deployment
+    app: App
+    env: dict[str, str]
+    log: StepLog
+    targets: list[Target]
+
+    @property
+    def owner(self) -> str:
+        return lock_owner(self.dep)
+
+    @property
+    def primary(self) -> Target:
+        return self.targets[0]
+
+    def each(self, work: Callable[[Target], object], what: str) -> list:
+        """Do `work` on every server (in parallel for a fleet); if any fails, raise
+        one DeployFailed telling each server's result, like Fabric's GroupResult."""
+        if len(self.targets) == 1:
+            return [work(self.targets[0])]
+        with ThreadPoolExecutor(len(self.targets)) as pool:
+            futures = [pool.submit(work, t) for t in self.targets]
+            errors = [f.exception() for f in futures]
+        if any(errors):
+            for error in errors:
+                if error is not None and not isinstance(error, DeployFailed):
+                    raise error
+            results = "; ".join(
+                f"{t.server.name}: {'ok' if e is None else str(e).removeprefix(t.tag)}"
+                for t, e in zip(self.targets, errors, strict=True)
+            )
+            raise DeployFailed(
+                f"{what} failed on {sum(e is not None for e in errors)} of "
+                f"{len(self.targets)} servers ({results})"
+            )
+        return [f.result() for f in futures]
 
 
 def lock_owner(dep: Deployment) -> str:
     return f"deployment #{dep.id} ({dep.runner})"
 
 
+def targets_of(app: App) -> list[Target]:
+    found = apps.targets(app)
+    fleet = len(found) > 1
+    return [
+        Target(
+            server=server,
+            layout=layout_of(app, server),
+            ports=ports,
+            primary=i == 0,
+            tag=f"[{server.name}] " if fleet else "",
+        )
+        for i, (server, ports) in enumerate(found)
+    ]
+
+
 def execute(dep: Deployment, cancel: threading.Event | None = None) -> str:
     """Run a claimed deployment; returns a one-line summary or raises DeployFailed."""
     app = apps.get_by_id(dep.app_id)
-    server = servers.get_by_id(app.server_id)
     env = apps.env_of(app)
-    secrets = list(env.values())
-    run = Run(dep, app, server, layout_of(app, server), env, StepLog(dep.id, secrets, cancel))
+    run = Run(dep, app, env, StepLog(dep.id, list(env.values()), cancel), targets_of(app))
     try:
         return _rollback(run) if dep.kind == "rollback" else _deploy(run)
     except (RemoteError, builder.BuildError) as e:
         raise DeployFailed(str(e)) from None
+
+
+def _where(run: Run) -> str:
+    return f" on {len(run.targets)} servers" if len(run.targets) > 1 else ""
 
 
 # -- the deploy -------------------------------------------------------------
@@ -137,25 +191,25 @@ def _deploy(run: Run) -> str:
         commit=source.commit, req_hash=source.req_hash, url=app.url, env=run.env
     )
     cached = releases.reusable(app.id, key)
-    # The build needs no server: it starts now, beside the connection, the lock and
-    # the server venv (DESIGN step 3). Leaving the pool waits for it, so no step
+    # The build needs no server: it starts now, beside the connections, the locks and
+    # the server venvs (DESIGN step 3). Leaving the pool waits for it, so no step
     # of this deployment logs after its outcome.
     with ThreadPoolExecutor(1) as pool:
         build = None if cached else pool.submit(_build, run, source)
         with _locked(run):
-            if (
-                cached
-                and run.run(release.exists(run.layout, cached.id), "check release", check=False).ok
-            ):
+            if cached and all(_has(t, cached.id) for t in run.targets):
                 log.line(f"release {cached.id} already holds this build: no build, no upload")
                 rel = cached
             else:
                 rel = _upload(run, source, key, build or pool.submit(_build, run, source))
             deployments.set_fields(run.dep.id, release_id=rel.id)
             _activate(run, rel)
-    return (
-        f"release {rel.id} ({short(source.commit)}) is live on {apps.get_by_id(app.id).live_color}"
-    )
+    color = apps.get_by_id(app.id).live_color
+    return f"release {rel.id} ({short(source.commit)}) is live on {color}{_where(run)}"
+
+
+def _has(target: Target, release_id: str) -> bool:
+    return target.run(release.exists(target.layout, release_id), "check release", check=False).ok
 
 
 def _build(run: Run, source: builder.Source) -> builder.Build:
@@ -170,21 +224,25 @@ def _build(run: Run, source: builder.Source) -> builder.Build:
 
 
 def _upload(run: Run, source: builder.Source, key: str, build: Future) -> Release:
-    """Make the server venv (while the build runs), then upload and unpack the build."""
-    log, app, layout = run.log, run.app, run.layout
-    run.run(release.prepare(layout), "preparing the app directory")
-    with log.step("server venv"):
-        run.remote.put_bytes(
-            source.requirements, venv_cmd.requirements_path(layout, source.req_hash)
-        )
-        run.run(
-            venv_cmd.ensure(layout, source.req_hash),
-            "creating the server venv",
-            timeout=1800,
-            on_line=log.output,
-        )
-    made = build.result()
+    """Make the server venvs (while the build runs), then upload and unpack the build
+    everywhere; migrations run once, on the primary server."""
+    log, app = run.log, run.app
 
+    def venv(t: Target) -> None:
+        t.run(release.prepare(t.layout), "preparing the app directory")
+        with log.step(f"server venv{_suffix(t)}"):
+            t.remote.put_bytes(
+                source.requirements, venv_cmd.requirements_path(t.layout, source.req_hash)
+            )
+            t.run(
+                venv_cmd.ensure(t.layout, source.req_hash),
+                "creating the server venv",
+                timeout=1800,
+                on_line=lambda line: log.output(t.tag + line),
+            )
+
+    run.each(venv, "making the server venv")
+    made = build.result()
     rel_id = releases.new_id()
     releases.create(
         id=rel_id,
@@ -195,37 +253,67 @@ def _upload(run: Run, source: builder.Source, key: str, build: Future) -> Releas
         env_enc=encrypt(json.dumps(run.env)),
         env_hash=builder.env_hash(run.env),
     )
-    run.undo.append(release.remove(layout, [rel_id]))
-    with log.step("upload"):
-        started, size = (
-            time.monotonic(),
-            made.frontend_zip.stat().st_size + made.backend_zip.stat().st_size,
+
+    def send(t: Target) -> None:
+        t.undo.append(release.remove(t.layout, [rel_id]))
+        with log.step(f"upload{_suffix(t)}"):
+            _send(run, t, made, rel_id, source, key)
+
+    run.each(send, "the upload")
+    releases.set_status(rel_id, "ready")
+    with log.step("migrate"):
+        run.primary.run(
+            venv_cmd.migrate(run.primary.layout, rel_id, source.req_hash),
+            "reflex db migrate",
+            on_line=log.output,
+            timeout=600,
         )
-        zips = {}
-        for part in ("frontend", "backend"):
-            zips[part] = f"{layout.tmp}/{rel_id}.{part}.zip"
-            run.remote.put_file(
+    for t in run.targets:
+        t.undo.remove(release.remove(t.layout, [rel_id]))
+    return releases.get(rel_id)
+
+
+def _send(
+    run: Run, t: Target, made: builder.Build, rel_id: str, source: builder.Source, key: str
+) -> None:
+    app, layout = run.app, t.layout
+    started = time.monotonic()
+    size = made.frontend_zip.stat().st_size + made.backend_zip.stat().st_size
+    # the zips, and what they unpack to (about three times their size), must fit
+    free = t.run(release.free_kib(layout), "checking free space").stdout.strip()
+    if free.isdigit() and int(free) * 1024 < size * 4:
+        raise DeployFailed(
+            f"{t.tag}not enough disk space on the server: {int(free) / 1024:.1f} MB "
+            f"free in {layout.dir}, about {size * 4 / 1e6:.1f} MB needed"
+        )
+    zips = {}
+    for part in ("frontend", "backend"):
+        zips[part] = f"{layout.tmp}/{rel_id}.{part}.zip"
+        try:
+            t.remote.put_file(
                 str(made.dir / f"{part}.zip"), zips[part], label=f"upload of {part}.zip"
             )
-        log.line(f"uploaded {size / 1e6:.1f} MB in {time.monotonic() - started:.2f} s")
-        run.run(
-            release.unpack(layout, rel_id, zips["frontend"], zips["backend"]),
-            "unpacking the release",
-        )
-        rel_dir = layout.release(rel_id)
-        run.remote.put_bytes(render_env_file(run.env, app.url).encode(), f"{rel_dir}/env", 0o600)
-        run.remote.put_bytes(
+        except RemoteError as e:
+            raise DeployFailed(f"{t.tag}{e}") from None
+    run.log.line(f"{t.tag}uploaded {size / 1e6:.1f} MB in {time.monotonic() - started:.2f} s")
+    t.run(
+        release.unpack(layout, rel_id, zips["frontend"], zips["backend"]), "unpacking the release"
+    )
+    rel_dir = layout.release(rel_id)
+    files = [
+        (render_env_file(run.env, app.url), f"{rel_dir}/env", 0o600),
+        (
             render_run_script(
                 app=app.name,
                 release=rel_id,
                 release_dir=rel_dir,
                 venv=layout.venv(source.req_hash),
                 home=f"{layout.shared}/home",
-            ).encode(),
+            ),
             f"{rel_dir}/run.sh",
             0o755,
-        )
-        run.remote.put_bytes(
+        ),
+        (
             render_release_json(
                 id=rel_id,
                 app=app.name,
@@ -234,19 +322,20 @@ def _upload(run: Run, source: builder.Source, key: str, build: Future) -> Releas
                 requirements=source.req_hash,
                 url=app.url,
                 deployment=run.dep.id,
-            ).encode(),
+            ),
             f"{rel_dir}/release.json",
-        )
-    releases.set_status(rel_id, "ready")
-    with log.step("migrate"):
-        run.run(
-            venv_cmd.migrate(layout, rel_id, source.req_hash),
-            "reflex db migrate",
-            on_line=log.output,
-            timeout=600,
-        )
-    run.undo.remove(release.remove(layout, [rel_id]))
-    return releases.get(rel_id)
+            0o644,
+        ),
+    ]
+    for text, path, mode in files:
+        try:
+            t.remote.put_bytes(text.encode(), path, mode)
+        except RemoteError as e:
+            raise DeployFailed(f"{t.tag}{e}") from None
+
+
+def _suffix(t: Target) -> str:
+    return f" [{t.server.name}]" if t.tag else ""
 
 
 # -- the rollback -----------------------------------------------------------
@@ -275,11 +364,13 @@ def _rollback(run: Run) -> str:
         f"rolling back from {app.current_release_id} to {target.id} ({short(target.commit)})"
     )
     with _locked(run):
-        if not run.run(release.exists(run.layout, target.id), "check release", check=False).ok:
-            releases.mark_removed([target.id])
-            raise DeployFailed(f"release {target.id} is no longer on the server")
+        missing = [t.server.name for t in run.targets if not _has(t, target.id)]
+        if missing:
+            if len(missing) == len(run.targets):
+                releases.mark_removed([target.id])
+            raise DeployFailed(f"release {target.id} is not on {', '.join(missing)}")
         _activate(run, target)
-    return f"rolled back to release {target.id} ({short(target.commit)})"
+    return f"rolled back to release {target.id} ({short(target.commit)}){_where(run)}"
 
 
 # -- shared: lock, start, gate, switch, finish --------------------------------
@@ -287,37 +378,46 @@ def _rollback(run: Run) -> str:
 
 @contextmanager
 def _locked(run: Run) -> Iterator[None]:
-    with run.log.step("lock"):
+    def take(t: Target) -> None:
         try:
-            run.remote = connect(run.server, run.log.secrets)
+            t.remote = connect(t.server, run.log.secrets)
         except RemoteError as e:
-            raise DeployFailed(str(e)) from None
-        _acquire(run)
+            raise DeployFailed(f"{t.tag}{e}") from None
+        _acquire(run, t)
+
+    try:
+        with run.log.step("lock"):
+            run.each(take, "taking the lock")
+    except BaseException:
+        _unlock(run)  # the servers that were locked
+        raise
     try:
         yield
     except BaseException:
-        _undo(run)
+        with ThreadPoolExecutor(len(run.targets)) as pool:
+            list(pool.map(lambda t: _undo(run, t), run.targets))
         raise
     finally:
         _unlock(run)
 
 
-def _acquire(run: Run) -> None:
+def _acquire(run: Run, t: Target) -> None:
     deadline = time.monotonic() + 15
     while True:
-        result = run.run(lock.acquire(run.layout, run.owner), "taking the app lock", check=False)
+        result = t.run(lock.acquire(t.layout, run.owner), "taking the app lock", check=False)
         if result.ok:
-            run.log.line(f"locked {run.layout.lock}")
+            run.log.line(f"{t.tag}locked {t.layout.lock}")
+            t.locked = True
             return
         if result.exit_code != lock.LOCKED_EXIT:
-            raise DeployFailed(f"cannot take the app lock: {result.stderr.strip()}")
+            raise DeployFailed(f"{t.tag}cannot take the app lock: {result.stderr.strip()}")
         holder = result.stderr.strip().removeprefix("locked by: ")
         if _stale(holder):
-            run.log.line(f"removing a stale lock left by {holder}")
-            run.run(f"rm -rf {lock.q(run.layout.lock)}", "removing a stale lock")
+            run.log.line(f"{t.tag}removing a stale lock left by {holder}")
+            t.run(f"rm -rf {lock.q(t.layout.lock)}", "removing a stale lock")
             continue
         if holder != "standby-stop" or time.monotonic() > deadline:
-            raise DeployFailed(f"{run.app.name} is locked on the server by {holder}")
+            raise DeployFailed(f"{t.tag}{run.app.name} is locked on the server by {holder}")
         time.sleep(0.5)  # the standby stop holds the lock for a moment
 
 
@@ -329,85 +429,119 @@ def _stale(holder: str) -> bool:
     return number.isdigit() and deployments.is_final(int(number))
 
 
-def _undo(run: Run) -> None:
-    if not run.undo:
+def _reconnect(run: Run, t: Target) -> Remote:
+    if t.remote is None or not t.remote.conn.is_connected:
+        t.remote = connect(t.server, run.log.secrets)
+    return t.remote
+
+
+def _undo(run: Run, t: Target) -> None:
+    if not t.undo:
         return
     try:
-        if run.remote is None or not run.remote.conn.is_connected:
-            run.remote = connect(run.server, run.log.secrets)
-        for command in reversed(run.undo):
-            run.remote.run(command, label="cleanup", check=False, timeout=120)
-        run.log.line("cleaned up: the previous release keeps serving")
+        remote = _reconnect(run, t)
+        for command in reversed(t.undo):
+            remote.run(command, label="cleanup", check=False, timeout=120)
+        run.log.line(f"{t.tag}cleaned up: the previous release keeps serving")
     except Exception as e:  # noqa: BLE001 - the failure itself is already recorded
-        run.log.line(f"cleanup failed: {e}", "error")
+        run.log.line(f"{t.tag}cleanup failed: {e}", "error")
 
 
 def _unlock(run: Run) -> None:
-    for attempt in range(3):
-        try:
-            if run.remote is None or not run.remote.conn.is_connected:
-                run.remote = connect(run.server, run.log.secrets)
-            run.remote.run(
-                lock.release(run.layout, run.owner), label="releasing the lock", timeout=60
-            )
-            run.log.line("lock released")
-            break
-        except (RemoteError, OSError) as e:
-            if attempt == 2:
-                run.log.line(
-                    f"could not release the lock: {e}; the next deploy will remove it", "error"
+    def free(t: Target) -> None:
+        if not t.locked:
+            if t.remote is not None:
+                t.remote.close()
+            return
+        for attempt in range(3):
+            try:
+                _reconnect(run, t).run(
+                    lock.release(t.layout, run.owner), label="releasing the lock", timeout=60
                 )
-            time.sleep(1)
-    if run.remote is not None:
-        run.remote.close()
+                run.log.line(f"{t.tag}lock released")
+                t.locked = False
+                break
+            except (RemoteError, OSError) as e:
+                if attempt == 2:
+                    run.log.line(
+                        f"{t.tag}could not release the lock: {e}; the next deploy will remove it",
+                        "error",
+                    )
+                time.sleep(1)
+        if t.remote is not None:
+            t.remote.close()
+
+    with ThreadPoolExecutor(max(1, len(run.targets))) as pool:
+        list(pool.map(free, run.targets))
 
 
 def _activate(run: Run, rel: Release) -> None:
-    """Start the release on the idle colour, gate on health, switch nginx, finish."""
-    log, layout = run.log, run.layout
+    """Start the release on the idle colour everywhere, gate on health everywhere,
+    then switch every server's nginx; finish."""
+    log = run.log
     app = apps.get_by_id(run.app.id)
     live, idle = app.live_color, other_color(app.live_color)
-    port = app.port_green if idle == "green" else app.port_blue
-    warm = run.run(standby.read(layout), "reading the standby").stdout.strip() == f"{idle} {rel.id}"
 
-    run.undo.append(supervisor_cmd.stop(layout, idle))  # whatever runs on idle is not serving
-    if warm:
-        log.line(f"release {rel.id} is still warm on {idle}: no restart needed")
-        run.undo.append(standby.clear(layout))
-    else:
-        with log.step(f"start {idle}"):
-            port = _start(run, app, rel, idle, port)
+    def start(t: Target) -> None:
+        warm = t.run(standby.read(t.layout), "reading the standby").stdout.strip()
+        t.undo.append(supervisor_cmd.stop(t.layout, idle))  # what runs on idle is not serving
+        if warm == f"{idle} {rel.id}":
+            log.line(f"{t.tag}release {rel.id} is still warm on {idle}: no restart needed")
+            t.undo.append(standby.clear(t.layout))
+            return
+        with log.step(f"start {idle}{_suffix(t)}"):
+            _start(run, t, app, rel, idle)
 
-    with log.step("health gate"):
-        gate = run.run(
-            health_cmd.gate(layout, idle, port, app.health_path, app.health_timeout),
-            "health gate",
-            check=False,
-            timeout=app.health_timeout + 60,
-        )
-        if not gate.ok:
-            for line in run.run(
-                release.tail_log(layout, idle), "reading the app log"
-            ).stdout.splitlines():
-                log.output(f"[{idle}] {line}")
-            reason = (gate.stdout.strip().splitlines() or ["no answer"])[-1]
-            releases.set_status(rel.id, "bad", reason)
-            raise DeployFailed(f"release {rel.id} failed the health gate on port {port}: {reason}")
-        log.line(gate.stdout.strip())
+    def gate(t: Target) -> None:
+        with log.step(f"health gate{_suffix(t)}"):
+            port = t.ports[idle]
+            result = t.run(
+                health_cmd.gate(t.layout, idle, port, app.health_path, app.health_timeout),
+                "health gate",
+                check=False,
+                timeout=app.health_timeout + 60,
+            )
+            if not result.ok:
+                tail = t.run(release.tail_log(t.layout, idle), "reading the app log").stdout
+                for line in tail.splitlines():
+                    log.output(f"{t.tag}[{idle}] {line}")
+                reason = (result.stdout.strip().splitlines() or ["no answer"])[-1]
+                raise DeployFailed(
+                    f"{t.tag}release {rel.id} failed the health gate on port {port}: {reason}"
+                )
+            log.line(t.tag + result.stdout.strip())
 
-    with log.step("switch"):
+    run.each(start, "starting the release")
+    try:
+        run.each(gate, "the health gate")
+    except DeployFailed as e:
+        releases.set_status(rel.id, "bad", str(e))
+        raise
+    _switch(run, app, rel, idle)
+    with log.step("finish"):
+        run.each(lambda t: _finish(run, t, app, rel, live), "finishing")
+        _retire(run, app, rel)
+
+
+def _switch(run: Run, app: App, rel: Release, idle: str) -> None:
+    """Every server's nginx to the new colour. If one fails, the ones already
+    switched go back to their previous site, so the fleet never serves two releases."""
+    log, switched = run.log, []
+
+    def switch(t: Target) -> None:
         site = render_site(
             app=app.name,
             url=app.url,
             release=rel.id,
-            release_dir=layout.release(rel.id),
+            release_dir=t.layout.release(rel.id),
             color=idle,
-            port=port,
+            port=t.ports[idle],
         )
-        site_tmp = f"{layout.tmp}/site.conf"
-        run.remote.put_bytes(site.encode(), site_tmp)
-        result = run.run(
-            f"{nginx.install_site(layout, site_tmp)} && {release.activate(layout, rel.id, idle)}",
+        site_tmp = f"{t.layout.tmp}/site.conf"
+        t.remote.put_bytes(site.encode(), site_tmp)
+        result = t.run(
+            f"{nginx.install_site(t.layout, site_tmp)} && "
+            f"{release.activate(t.layout, rel.id, idle)}",
             "switching nginx",
             check=False,
         )
@@ -415,20 +549,40 @@ def _activate(run: Run, rel: Release) -> None:
             reason = (
                 " | ".join(result.stderr.strip().splitlines()[-3:]) or f"exit {result.exit_code}"
             )
-            releases.set_status(rel.id, "bad", reason)
-            raise DeployFailed(f"the switch failed, the previous site config was kept: {reason}")
+            raise DeployFailed(
+                f"{t.tag}the switch failed, the previous site config was kept: {reason}"
+            )
+        switched.append(t)
+
+    with log.step("switch"):
+        try:
+            run.each(switch, "the switch")
+        except DeployFailed as e:
+            releases.set_status(rel.id, "bad", str(e))
+            before = apps.get_by_id(app.id)
+            for t in switched:
+                t.run(nginx.restore_site(t.layout), "restoring the previous site", check=False)
+                if before.current_release_id and before.live_color:
+                    t.run(
+                        release.activate(t.layout, before.current_release_id, before.live_color),
+                        "restoring current",
+                        check=False,
+                    )
+                log.line(f"{t.tag}switched back to the previous site")
+            raise
         apps.set_live(app.id, rel.id, idle)
-        run.undo.clear()
-        log.line(f"nginx now sends {app.url} to {idle} (port {port}), release {rel.id}")
+        for t in run.targets:
+            t.undo.clear()
+        ports = ", ".join(sorted({str(t.ports[idle]) for t in run.targets}))
+        log.line(
+            f"nginx now sends {app.url} to {idle} (port {ports}), release {rel.id}{_where(run)}"
+        )
 
-    with log.step("finish"):
-        _finish(run, app, rel, live)
 
-
-def _start(run: Run, app: App, rel: Release, color: str, port: int) -> int:
+def _start(run: Run, t: Target, app: App, rel: Release, color: str) -> None:
     """Start the release on `color`; if a stranger holds its port, move the colour to
-    a port free on the server (recorded for the app) and try once more."""
-    layout = run.layout
+    a port free on that server (recorded for the app) and try once more."""
+    layout, port = t.layout, t.ports[color]
     for attempt in range(2):
         program = render_program(
             app=app.name,
@@ -437,100 +591,112 @@ def _start(run: Run, app: App, rel: Release, color: str, port: int) -> int:
             release=rel.id,
             release_dir=layout.release(rel.id),
             port=port,
-            user=run.server.user,
+            user=t.server.user,
             log=layout.program_log(color),
         )
         conf_tmp = f"{layout.tmp}/{layout.program(color)}.conf"
-        run.remote.put_bytes(program.encode(), conf_tmp)
-        result = run.run(
+        t.remote.put_bytes(program.encode(), conf_tmp)
+        result = t.run(
             f"{standby.clear(layout)} && " + supervisor_cmd.start(layout, color, port, conf_tmp),
             f"starting {color}",
-            on_line=run.log.output,
+            on_line=lambda line: run.log.output(t.tag + line),
             timeout=120,
             check=False,
         )
         if result.ok:
-            return port
+            t.ports[color] = port
+            return
         if result.exit_code != supervisor_cmd.PORT_BUSY or attempt:
-            raise DeployFailed(
-                str(
-                    CommandFailed(
-                        f"starting {color}", result.exit_code, result.stdout + result.stderr
-                    )
-                )
+            failure = CommandFailed(
+                f"starting {color}", result.exit_code, result.stdout + result.stderr
             )
-        candidates = apps.spare_ports(app.server_id)
-        found = run.run(
-            supervisor_cmd.first_free_port(candidates), "finding a free port", check=False
+            raise DeployFailed(f"{t.tag}{failure}")
+        found = t.run(
+            supervisor_cmd.first_free_port(apps.spare_ports(t.server.id)),
+            "finding a free port",
+            check=False,
         ).stdout.split()
         if not found:
-            raise DeployFailed(f"port {port} is taken on the server and no spare port is free")
+            raise DeployFailed(
+                f"{t.tag}port {port} is taken on the server and no spare port is free"
+            )
         run.log.line(
-            f"port {port} is taken by another process on the server: "
+            f"{t.tag}port {port} is taken by another process on the server: "
             f"{color} moves to port {found[0]}"
         )
         port = int(found[0])
-        apps.set_port(app.id, color, port)
-    raise AssertionError("unreachable")
+        apps.set_port(app.id, color, port, server_id=t.server.id)
 
 
-def _finish(run: Run, before: App, rel: Release, old_color: str | None) -> None:
-    """Keep the old colour warm for a while, then let it stop; apply retention.
-    One round trip. Problems here are logged, not fatal: the new release serves."""
-    log, layout, commands = run.log, run.layout, []
+def _finish(run: Run, t: Target, before: App, rel: Release, old_color: str | None) -> None:
+    """Keep the old colour warm for a while, then let it stop; remove what retention
+    gave up. One round trip per server; problems are logged, not fatal."""
+    commands = []
     old = before.current_release_id if old_color else None
     if old and old != rel.id:
-        seconds = before.standby_minutes * 60
         commands.append(
-            f"{{ {standby.mark(layout, old_color, old)} && "
-            f"{standby.schedule_stop(layout, old_color, old, seconds)}; }}"
+            f"{{ {standby.mark(t.layout, old_color, old)} && "
+            f"{standby.schedule_stop(t.layout, old_color, old, before.standby_minutes * 60)}; }}"
         )
-    removals = releases.choose_removals(releases.for_app(before.id), rel.id, before.keep_releases)
-    gone = {r.id for r in removals}
-    kept = [
-        r.req_hash for r in releases.for_app(before.id) if releases.usable(r) and r.id not in gone
+    gone, kept_venvs = _retention(before, rel)
+    commands += [
+        release.remove(t.layout, sorted(gone)),
+        release.remove_venvs_except(t.layout, kept_venvs),
     ]
-    commands += [release.remove(layout, sorted(gone)), release.remove_venvs_except(layout, kept)]
     try:
-        run.run(" && ".join(commands), "finishing (standby, retention)")
+        t.run(" && ".join(commands), "finishing (standby, retention)")
     except DeployFailed as e:
-        log.line(f"warning: {e}", "error")
+        run.log.line(f"warning: {e}", "error")  # the new release serves: not a failure
         return
     if old and old != rel.id:
-        log.line(
-            f"{old_color} keeps release {old} warm for {before.standby_minutes:g} min "
-            "for instant rollback"
+        run.log.line(
+            f"{t.tag}{old_color} keeps release {old} warm for "
+            f"{before.standby_minutes:g} min for instant rollback"
         )
+
+
+def _retention(app: App, rel: Release) -> tuple[set[str], list[str]]:
+    removals = releases.choose_removals(releases.for_app(app.id), rel.id, app.keep_releases)
+    gone = {r.id for r in removals}
+    kept = [r.req_hash for r in releases.for_app(app.id) if releases.usable(r) and r.id not in gone]
+    return gone, kept
+
+
+def _retire(run: Run, app: App, rel: Release) -> None:
+    """Record what retention removed (once, for every server)."""
+    gone, _ = _retention(app, rel)
     releases.mark_removed(sorted(gone))
-    if removals:
-        log.line("removed old releases: " + ", ".join(sorted(gone)))
+    if gone:
+        run.log.line("removed old releases: " + ", ".join(sorted(gone)))
 
 
 def short(commit: str | None) -> str:
     return (commit or "")[:12]
 
 
-def remove_from_server(app: App, keep_files: bool = True) -> list[str]:
-    """Stop an app's programs and drop its nginx site (and its files, unless kept),
-    under its lock. Returns what was done, line by line."""
-    server = servers.get_by_id(app.server_id)
-    layout = layout_of(app, server)
-    owner = f"removal of {app.name}"
-    done = []
-    with connect(server) as remote:
-        remote.run(lock.acquire(layout, owner), label="taking the app lock")
-        try:
-            remote.run(supervisor_cmd.remove(layout), label="stopping the app")
-            done.append("stopped blue and green, removed their supervisor programs")
-            remote.run(
-                f"{{ [ ! -f {lock.q(layout.site_conf)} ] || {nginx.remove_site(layout)}; }}",
-                label="removing the nginx site",
-            )
-            done.append("removed the nginx site")
-        finally:
-            if keep_files:
-                remote.run(lock.release(layout, owner), label="releasing the lock")
-            else:
-                remote.run(f"rm -rf {lock.q(layout.dir)}", label="deleting the app's files")
-                done.append(f"deleted {layout.dir}")
+def remove_from_server(
+    app: App, keep_files: bool = True, server_name: str | None = None
+) -> list[str]:
+    """Stop an app's programs and drop its nginx site (and its files, unless kept)
+    on each of its servers (or one), under its lock. Returns what was done."""
+    owner, done = f"removal of {app.name}", []
+    for server, _ports in apps.targets(app):
+        if server_name is not None and server.name != server_name:
+            continue
+        layout = layout_of(app, server)
+        with connect(server) as remote:
+            remote.run(lock.acquire(layout, owner), label="taking the app lock")
+            try:
+                remote.run(supervisor_cmd.remove(layout), label="stopping the app")
+                remote.run(
+                    f"{{ [ ! -f {lock.q(layout.site_conf)} ] || {nginx.remove_site(layout)}; }}",
+                    label="removing the nginx site",
+                )
+                done.append(f"{server.name}: stopped blue and green, removed the nginx site")
+            finally:
+                if keep_files:
+                    remote.run(lock.release(layout, owner), label="releasing the lock")
+                else:
+                    remote.run(f"rm -rf {lock.q(layout.dir)}", label="deleting the app's files")
+                    done.append(f"{server.name}: deleted {layout.dir}")
     return done

@@ -17,7 +17,7 @@ from rxpanel.deploy.remote import RemoteError
 from rxpanel.deploy.target import connect, layout_of
 from rxpanel.models import Deployment
 from rxpanel.secrets import redact
-from rxpanel.services import apps, deployments, notify, releases, servers
+from rxpanel.services import apps, deployments, notify, releases
 
 HEARTBEAT_EVERY = 5.0
 
@@ -107,32 +107,39 @@ def recover() -> list[Deployment]:
 
 
 def _repair(dep: Deployment) -> None:
+    """On each of the app's servers: read back what is live (the switch may have
+    happened before the process died), stop a colour it left half-started, and
+    release its lock."""
     app = apps.get_by_id(dep.app_id)
-    server = servers.get_by_id(app.server_id)
-    layout = layout_of(app, server)
-    try:
-        remote = connect(server)
-    except RemoteError as e:
-        deployments.add_log(dep.id, f"recovery: {e}", level="error")
-        return
-    with remote:
-        live = remote.run(release.read_live(layout)).stdout.split()
-        warm = remote.run(standby.read(layout)).stdout.split()
-        if len(live) == 2 and (live[0], live[1]) != (app.live_color, app.current_release_id):
-            apps.set_live(app.id, live[1], live[0])  # the switch happened before the process died
-            deployments.add_log(
-                dep.id, f"recovery: {live[1]} is live on {live[0]} (read from the server)"
-            )
-        app = apps.get_by_id(app.id)
-        idle = other_color(app.live_color)
-        if warm[:1] != [idle]:
-            remote.run(supervisor.stop(layout, idle), label="stopping the unfinished colour")
-        if dep.release_id and dep.release_id != app.current_release_id:
-            rel = releases.get(dep.release_id)
-            if rel.status in ("new", "ready"):
-                releases.set_status(rel.id, "bad", "its deployment was interrupted")
-        remote.run(lock.release(layout, pipeline.lock_owner(dep)), label="releasing the lock")
-        deployments.add_log(dep.id, "recovery: the lock was released")
+    for number, (server, _ports) in enumerate(apps.targets(app)):
+        layout = layout_of(app, server)
+        try:
+            remote = connect(server)
+        except RemoteError as e:
+            deployments.add_log(dep.id, f"recovery: {server.name}: {e}", level="error")
+            continue
+        with remote:
+            if number == 0:
+                live = remote.run(release.read_live(layout)).stdout.split()
+                if len(live) == 2 and (live[0], live[1]) != (
+                    app.live_color,
+                    app.current_release_id,
+                ):
+                    apps.set_live(app.id, live[1], live[0])
+                    deployments.add_log(
+                        dep.id, f"recovery: {live[1]} is live on {live[0]} (read from the server)"
+                    )
+                app = apps.get_by_id(app.id)
+            warm = remote.run(standby.read(layout)).stdout.split()
+            idle = other_color(app.live_color)
+            if warm[:1] != [idle]:
+                remote.run(supervisor.stop(layout, idle), label="stopping the unfinished colour")
+            remote.run(lock.release(layout, pipeline.lock_owner(dep)), label="releasing the lock")
+            deployments.add_log(dep.id, f"recovery: {server.name}: the lock was released")
+    if dep.release_id and dep.release_id != app.current_release_id:
+        rel = releases.get(dep.release_id)
+        if rel.status in ("new", "ready"):
+            releases.set_status(rel.id, "bad", "its deployment was interrupted")
 
 
 class Runner:

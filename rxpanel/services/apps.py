@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from sqlmodel import col, select
 
 from rxpanel import db, secrets, validate
-from rxpanel.models import App, Release, Server, utcnow
+from rxpanel.models import App, AppServer, Release, Server, utcnow
 from rxpanel.services import Conflict, NotFound
 
 FIRST_BACKEND_PORT = 8100
@@ -65,12 +65,20 @@ def _server(s, name: str) -> Server:
     return server
 
 
-def _free_ports(s, server_id: int) -> tuple[int, int]:
+def _used_ports(s, server_id: int) -> set[int]:
+    """Backend ports of every app on the server, as primary or further server."""
     used = set()
-    for blue, green in s.exec(
-        select(App.port_blue, App.port_green).where(App.server_id == server_id)
+    for pair in s.exec(select(App.port_blue, App.port_green).where(App.server_id == server_id)):
+        used |= set(pair)
+    for pair in s.exec(
+        select(AppServer.port_blue, AppServer.port_green).where(AppServer.server_id == server_id)
     ):
-        used |= {blue, green}
+        used |= set(pair)
+    return used
+
+
+def _free_ports(s, server_id: int) -> tuple[int, int]:
+    used = _used_ports(s, server_id)
     port = FIRST_BACKEND_PORT
     while port in used or port + 1 in used:
         port += 2
@@ -80,21 +88,72 @@ def _free_ports(s, server_id: int) -> tuple[int, int]:
 def spare_ports(server_id: int, low: int = FIRST_BACKEND_PORT, high: int = 9999) -> list[int]:
     """Ports in the backend range that no app of this server uses."""
     with db.session() as s:
-        used = {
-            p
-            for pair in s.exec(
-                select(App.port_blue, App.port_green).where(App.server_id == server_id)
-            )
-            for p in pair
-        }
+        used = _used_ports(s, server_id)
     return [p for p in range(low, high + 1) if p not in used][:400]
 
 
-def set_port(app_id: int, color: str, port: int) -> None:
+def set_port(app_id: int, color: str, port: int, server_id: int | None = None) -> None:
+    """Record a colour's new port on the app's primary server, or on a further one."""
+    port = validate.port(port, "backend port")
     with db.session() as s:
         app = s.get(App, app_id)
-        setattr(app, f"port_{color}", validate.port(port, "backend port"))
-        s.add(app)
+        row = app
+        if server_id is not None and server_id != app.server_id:
+            row = s.exec(
+                select(AppServer).where(
+                    AppServer.app_id == app_id, AppServer.server_id == server_id
+                )
+            ).one()
+        setattr(row, f"port_{color}", port)
+        s.add(row)
+
+
+def targets(app: App) -> list[tuple[Server, dict[str, int]]]:
+    """Every server the app deploys to, the primary first, with its ports per colour."""
+    with db.session() as s:
+        found = [(s.get(Server, app.server_id), {"blue": app.port_blue, "green": app.port_green})]
+        rows = s.exec(
+            select(AppServer, Server)
+            .join(Server, AppServer.server_id == Server.id)
+            .where(AppServer.app_id == app.id)
+            .order_by(Server.name)
+        ).all()
+        found += [
+            (server, {"blue": row.port_blue, "green": row.port_green}) for row, server in rows
+        ]
+    return found
+
+
+def add_server(name: str, server_name: str) -> AppServer:
+    """Deploy the app to one more server too (from its next deploy on)."""
+    with db.session() as s:
+        app, server = _get(s, name), _server(s, server_name)
+        if (
+            server.id == app.server_id
+            or s.exec(
+                select(AppServer).where(
+                    AppServer.app_id == app.id, AppServer.server_id == server.id
+                )
+            ).first()
+        ):
+            raise Conflict(f"{name} already deploys to {server_name}")
+        blue, green = _free_ports(s, server.id)
+        row = AppServer(app_id=app.id, server_id=server.id, port_blue=blue, port_green=green)
+        s.add(row)
+    return row
+
+
+def remove_server(name: str, server_name: str) -> None:
+    with db.session() as s:
+        app, server = _get(s, name), _server(s, server_name)
+        if server.id == app.server_id:
+            raise Conflict(f"{server_name} is {name}'s primary server; it cannot be removed")
+        row = s.exec(
+            select(AppServer).where(AppServer.app_id == app.id, AppServer.server_id == server.id)
+        ).first()
+        if row is None:
+            raise NotFound(f"{name} does not deploy to {server_name}")
+        s.delete(row)
 
 
 def _check_url_free(s, server_id: int, url: str, except_app: int | None = None) -> None:
@@ -191,6 +250,7 @@ def delete(name: str) -> App:
         for model in (DeploymentLog, DeploymentStep):
             s.exec(sql_delete(model).where(col(model.deployment_id).in_(deps)))
         for model in (
+            AppServer,
             Deployment,
             Release,
             HealthCheck,
@@ -267,4 +327,5 @@ def public(app: App, server_name: str = "") -> dict:
         "auto_rollback": app.auto_rollback,
         "watch_minutes": app.watch_minutes,
         "health_state": app.health_state,
+        "servers": [server.name for server, _ in targets(app)],
     }

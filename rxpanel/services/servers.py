@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlmodel import select
 
 from rxpanel import db, secrets, validate
-from rxpanel.models import App, Server
+from rxpanel.models import App, AppServer, Server
 from rxpanel.services import Conflict, NotFound, ServiceError
 
 
@@ -91,6 +91,11 @@ def delete(name: str) -> None:
     with db.session() as s:
         server = _get(s, name)
         apps = s.exec(select(App.name).where(App.server_id == server.id)).all()
+        apps += s.exec(
+            select(App.name)
+            .join(AppServer, AppServer.app_id == App.id)
+            .where(AppServer.server_id == server.id)
+        ).all()
         if apps:
             raise Conflict(f"server {name!r} is used by apps: {', '.join(apps)}")
         s.delete(server)

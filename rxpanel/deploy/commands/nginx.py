@@ -26,3 +26,15 @@ def install_site(app: AppLayout, conf_tmp: str) -> str:
 
 def remove_site(app: AppLayout) -> str:
     return app.host.priv(f"rm -f {q(app.site_conf)}") + f" && {app.host.nginx('-s', 'reload')}"
+
+
+def restore_site(app: AppLayout) -> str:
+    """Put back the site that install_site replaced (a fleet's switch failed on
+    another server); no previous site means the app had none."""
+    site, prev = q(app.site_conf), q(f"{app.dir}/site.prev")
+    priv = app.host.priv
+    return (
+        f"{{ if [ -f {prev} ]; then {priv(f'install -m 0644 {prev} {site}')}; "
+        f"else {priv(f'rm -f {site}')}; fi; }} && "
+        f"{app.host.nginx('-t')} 2>&1 && {app.host.nginx('-s', 'reload')}"
+    )

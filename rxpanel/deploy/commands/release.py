@@ -68,3 +68,8 @@ def remove_venvs_except(app: AppLayout, keep_hashes: list[str]) -> str:
 
 def tail_log(app: AppLayout, color: str, lines: int = 30) -> str:
     return f"tail -n {int(lines)} {q(app.program_log(color))} 2>/dev/null || true"
+
+
+def free_kib(app: AppLayout) -> str:
+    """Kibibytes available to the app directory's filesystem."""
+    return f"df -Pk {q(app.dir)} | awk 'NR == 2 {{print $4}}'"
