@@ -66,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("rxpanel: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`| head`): nothing more to say
+        return 0
     except Exception as e:  # noqa: BLE001 - one clear line, not a traceback
         print(f"rxpanel: unexpected error: {e.__class__.__name__}: {e}", file=sys.stderr)
         return EXIT_FAILED

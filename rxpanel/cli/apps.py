@@ -27,20 +27,39 @@ def add(a) -> int:
 
     env = dict(validate.env_pair(e) for e in a.env or [])
     settings = {k: getattr(a, k) for k in SETTINGS if getattr(a, k) is not None}
+    from rxpanel.services import servers
+
+    primary, *more = a.server
+    for name in more:  # all or nothing: check the fleet before adding the app
+        servers.get(validate.slug(name, "server name"))
     app = apps.add(
-        apps.AppInput(name=a.name, server=a.server, source=a.source, url=a.url, env=env, **settings)
+        apps.AppInput(name=a.name, server=primary, source=a.source, url=a.url, env=env, **settings)
     )
+    for name in more:  # a fleet: the same app on further servers
+        apps.add_server(app.name, name)
     record("app.add", f"app:{app.name}", ("env: " + ", ".join(sorted(env))) if env else "")
-    print(
-        f"app {app.name} added: {app.url} (backend ports {app.port_blue}/{app.port_green}); "
-        f"run `rxpanel deploy {app.name}`"
+    where = (
+        f" on {len(a.server)} servers"
+        if more
+        else f" (backend ports {app.port_blue}/{app.port_green})"
     )
+    print(f"app {app.name} added: {app.url}{where}; run `rxpanel deploy {app.name}`")
     return 0
 
 
 def update(a) -> int:
+    from rxpanel.deploy.pipeline import remove_from_server
     from rxpanel.services import apps, servers
 
+    for name in a.add_server or []:
+        apps.add_server(a.name, validate.slug(name, "server name"))
+        record("app.add_server", f"app:{a.name}", name)
+    for name in a.remove_server or []:
+        if apps.get(a.name).current_release_id:
+            for line in remove_from_server(apps.get(a.name), server_name=name):
+                print(line, flush=True)
+        apps.remove_server(a.name, validate.slug(name, "server name"))
+        record("app.remove_server", f"app:{a.name}", name)
     app = apps.get(a.name)
     current = apps.public(app, servers.get_by_id(app.server_id).name)
     fields = ("server", "source", "url", *SETTINGS)
@@ -63,7 +82,7 @@ def show(rows: list[dict], as_json: bool) -> int:
             [
                 [
                     r["name"],
-                    r["server"],
+                    ", ".join(r.get("servers") or [r["server"]]),
                     r["url"],
                     r["current_release"] or "-",
                     r["live_color"] or "-",
@@ -71,7 +90,7 @@ def show(rows: list[dict], as_json: bool) -> int:
                 ]
                 for r in rows
             ],
-            ["NAME", "SERVER", "URL", "RELEASE", "COLOUR", "HEALTH"],
+            ["NAME", "SERVERS", "URL", "RELEASE", "COLOUR", "HEALTH"],
         )
     return 0
 
@@ -210,7 +229,12 @@ def register(commands) -> None:
     app = sub(commands, "app", help="apps to deploy")
     s = app.add_parser("add")
     s.add_argument("name")
-    s.add_argument("--server", required=True)
+    s.add_argument(
+        "--server",
+        required=True,
+        action="append",
+        help="where it runs; repeat for a fleet (the first is the primary)",
+    )
     s.add_argument("--source", required=True, help="a local directory or a git URL")
     s.add_argument("--url", required=True, help="public URL, e.g. https://app.example.com")
     s.add_argument("--env", action="append", metavar="K=V")
@@ -221,6 +245,13 @@ def register(commands) -> None:
     s.add_argument("--server")
     s.add_argument("--source")
     s.add_argument("--url")
+    s.add_argument("--add-server", action="append", metavar="S", help="deploy to S too")
+    s.add_argument(
+        "--remove-server",
+        action="append",
+        metavar="S",
+        help="stop deploying to S (its programs and nginx site there are removed)",
+    )
     setting_flags(s, defaults=False)
     s.set_defaults(func=update)
     s = app.add_parser("list")

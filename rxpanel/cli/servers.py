@@ -35,6 +35,37 @@ def add(a) -> int:
     return 0
 
 
+FIELDS = (
+    "host",
+    "port",
+    "user",
+    "sudo",
+    "deploy_root",
+    "nginx_conf_dir",
+    "nginx_cmd",
+    "supervisor_conf_dir",
+    "supervisorctl_cmd",
+)
+
+
+def update(a) -> int:
+    from rxpanel.services import servers
+
+    current = servers.public(servers.get(a.name))
+    changed = {k: getattr(a, k) for k in FIELDS if getattr(a, k) is not None}
+    data = servers.ServerInput(name=a.name, **{**{k: current[k] for k in FIELDS}, **changed})
+    data.cleaned()
+    key = servers.read_key_file(a.key) if a.key else None
+    servers.update(a.name, data, key)
+    record(
+        "server.update",
+        f"server:{a.name}",
+        ", ".join(sorted(changed)) + (" and a new key" if key else ""),
+    )
+    print(f"server {a.name} updated")
+    return 0
+
+
 def _default_key() -> str:
     for name in ("id_ed25519", "id_ecdsa", "id_rsa"):
         path = Path.home() / ".ssh" / name
@@ -123,6 +154,22 @@ def register(commands) -> None:
     s.add_argument("--supervisor-conf-dir", default="/etc/supervisor/conf.d")
     s.add_argument("--supervisorctl-cmd", default="supervisorctl")
     s.set_defaults(func=add)
+    s = server.add_parser("update", help="change a server's login, paths or commands")
+    s.add_argument("name")
+    s.add_argument("--host")
+    s.add_argument("--port")
+    s.add_argument("--user")
+    s.add_argument("--key", help="a new private key file")
+    s.add_argument("--sudo", action=argparse.BooleanOptionalAction, default=None)
+    for flag in (
+        "--deploy-root",
+        "--nginx-conf-dir",
+        "--nginx-cmd",
+        "--supervisor-conf-dir",
+        "--supervisorctl-cmd",
+    ):
+        s.add_argument(flag)
+    s.set_defaults(func=update)
     s = server.add_parser("list")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=list_)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
+
 from rxpanel.cli.common import sub
 
 
 def sandbox_up(a) -> int:
     from rxpanel import sandbox
 
-    sb = sandbox.up(a.dir, ssh_port=a.ssh_port, http_port=a.http_port)
+    sb = sandbox.up(a.dir, ssh_port=a.ssh_port, http_port=a.http_port, netns=a.netns)
+    where = f" (network namespace {sb.netns})" if sb.netns else ""
     print(
-        f"sandbox running in {sb.dir}: sshd on 127.0.0.1:{sb.ssh_port}, "
-        f"nginx on 127.0.0.1:{sb.http_port}"
+        f"sandbox running in {sb.dir}{where}: sshd on {sb.host}:{sb.ssh_port}, "
+        f"nginx on {sb.host}:{sb.http_port}"
     )
     print("add it as a server with:")
     print(f"  {sb.server_add_line()}")
@@ -56,6 +59,12 @@ def register(commands) -> None:
     s.add_argument("dir")
     s.add_argument("--ssh-port", type=int)
     s.add_argument("--http-port", type=int)
+    s.add_argument(
+        "--netns",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="run it as its own host, in a network namespace (root; default: as it ran before)",
+    )
     s.set_defaults(func=sandbox_up, no_db=True, local_only=True)
     s = box.add_parser("down")
     s.add_argument("dir")
