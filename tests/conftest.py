@@ -35,6 +35,7 @@ class Cli:
 
     def __init__(self, home: Path):
         self.home = home
+        self.base = [sys.executable, "-m", "rxpanel"]
         self.env = {**os.environ, "RXPANEL_HOME": str(home), "REFLEX_TELEMETRY_ENABLED": "false"}
 
     def __call__(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
