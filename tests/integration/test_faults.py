@@ -207,9 +207,12 @@ def test_the_panel_killed_mid_deploy_and_restarted(cli, sandbox, sandbox_server,
         panel = start_backend(cli, port)  # the restart recovers
         dep = wait_for(
             lambda: next(
-                d
-                for d in cli.json("deployments", "killapp")
-                if d["id"] == dep_id and d["status"] != "running"
+                (
+                    d
+                    for d in cli.json("deployments", "killapp")
+                    if d["id"] == dep_id and d["status"] != "running"
+                ),
+                None,
             ),
             timeout=60,
             what="the recovery",

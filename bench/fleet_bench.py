@@ -1,0 +1,118 @@
+"""Deploying to 8 servers against deploying to 1.
+
+    .venv/bin/python bench/fleet_bench.py [--servers 8] [--rounds 3]
+
+Each server is a sandbox in its own network namespace (its own host: sshd, nginx,
+supervisord). The same sample app goes to one server and, as a fleet, to all of
+them: built once, uploaded and health-gated in parallel, switched together.
+Measured: the first (cold) deploy, and a code redeploy (median of --rounds), as
+each deployment's own duration from its database row. Prints the ratio."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.conftest import AppRepo  # noqa: E402
+
+
+def main() -> int:
+    opts = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    opts.add_argument("--servers", type=int, default=8)
+    opts.add_argument("--rounds", type=int, default=3)
+    args = opts.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="rxfleet-"))
+    os.environ["RXPANEL_HOME"] = str(work / "home")
+    os.environ["REFLEX_TELEMETRY_ENABLED"] = "false"
+    from rxpanel import db, sandbox
+    from rxpanel.deploy import runner
+    from rxpanel.services import apps, deployments, servers
+
+    db.upgrade()
+    boxes = []
+    try:
+        for i in range(args.servers):
+            boxes.append(sandbox.up(work / f"box{i}", netns=True))
+            box = boxes[-1]
+            servers.add(
+                servers.ServerInput(
+                    name=f"box{i}",
+                    host=box.host,
+                    port=box.ssh_port,
+                    user=box.user,
+                    deploy_root=box.deploy_root,
+                    nginx_conf_dir=box.nginx_conf_dir,
+                    nginx_cmd=box.nginx_cmd,
+                    supervisor_conf_dir=box.supervisor_conf_dir,
+                    supervisorctl_cmd=box.supervisorctl_cmd,
+                ),
+                box.key_path.read_text(),
+            )
+        repo = AppRepo(work / "repo")
+        apps.add(
+            apps.AppInput(
+                name="single", server="box0", source=str(repo.path), url="http://single.test:18080"
+            )
+        )
+        apps.add(
+            apps.AppInput(
+                name="fleet", server="box0", source=str(repo.path), url="http://fleet.test:18081"
+            )
+        )
+        for i in range(1, args.servers):
+            apps.add_server("fleet", f"box{i}")
+
+        def deploy(name: str) -> float:
+            app = apps.get(name)
+            dep = deployments.trigger(app.id, trigger="cli", by="bench")
+            runner.drain(app.id, done=lambda: deployments.is_final(dep.id))
+            dep = deployments.get(dep.id)
+            if dep.status != "success":
+                raise SystemExit(f"{name}: {dep.reason}")
+            return (dep.finished_at - dep.started_at).total_seconds()
+
+        print("cold deploys (the server venvs are made)...", flush=True)
+        cold = {"single": deploy("single"), "fleet": deploy("fleet")}
+        warm: dict[str, list[float]] = {"single": [], "fleet": []}
+        for n in range(args.rounds):
+            print(f"round {n + 1}/{args.rounds}...", flush=True)
+            repo.set_version(f"v{n + 2}")
+            # each app builds its own workspace: time the fleet and the single alike
+            warm["single"].append(deploy("single"))
+            warm["fleet"].append(deploy("fleet"))
+    finally:
+        for box in boxes:
+            sandbox.down(box.dir)
+        shutil.rmtree(work, ignore_errors=True)
+
+    one, many = statistics.median(warm["single"]), statistics.median(warm["fleet"])
+    print(
+        f"\n1 server vs {args.servers} servers (network namespaces on this machine, "
+        f"{os.cpu_count()} CPU cores shared by all of them)"
+    )
+    print(
+        f"  cold first deploy:        1: {cold['single']:.2f} s   {args.servers}: "
+        f"{cold['fleet']:.2f} s   ratio {cold['fleet'] / cold['single']:.2f}"
+    )
+    print(
+        f"  code redeploy (median):   1: {one:.2f} s   {args.servers}: {many:.2f} s   "
+        f"ratio {many / one:.2f}  (all: {', '.join(f'{x:.2f}' for x in warm['fleet'])})"
+    )
+    print(
+        f"target: deploy to {args.servers} servers <= 1.5x one: "
+        f"{'PASS' if many <= 1.5 * one else 'MISS'} (code redeploy)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
