@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -19,9 +20,18 @@ ROOT = Path(__file__).resolve().parent.parent
 @cache
 def engine() -> Engine:
     url = settings.get().db_url
-    if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
-    eng = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    if url.startswith("sqlite"):
+        eng = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        _sqlite_pragmas(eng)
+    else:
+        eng = create_engine(url, pool_pre_ping=True)
+    # Web workers are forked from a process that may already hold connections; a
+    # connection used from two processes corrupts both. The child starts afresh.
+    os.register_at_fork(after_in_child=lambda: eng.dispose(close=False))
+    return eng
+
+
+def _sqlite_pragmas(eng: Engine) -> None:
 
     @event.listens_for(eng, "connect")
     def _on_connect(dbapi_conn, _record):
@@ -40,8 +50,6 @@ def engine() -> Engine:
         # Take the write lock up front: a deferred transaction that later writes
         # can fail with "database is locked" regardless of busy_timeout.
         conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-    return eng
 
 
 @contextmanager

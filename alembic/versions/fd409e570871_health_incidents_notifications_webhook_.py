@@ -145,7 +145,7 @@ def upgrade() -> None:
             )
         )
         batch_op.add_column(
-            sa.Column("auto_rollback", sa.Boolean(), nullable=False, server_default=sa.text("1"))
+            sa.Column("auto_rollback", sa.Boolean(), nullable=False, server_default=sa.true())
         )
         batch_op.add_column(
             sa.Column("watch_minutes", sa.Float(), nullable=False, server_default=sa.text("5"))

@@ -175,6 +175,7 @@ def test_three_workers_act_once(pg_cli, postgres, redis, sandbox, tmp_path_facto
         "REFLEX_USE_NPM": "1",
         "PATH": f"{ROOT / '.venv/bin'}{os.pathsep}{os.environ['PATH']}",
     }
+    log = cli.home / "panel.log"
     panel = subprocess.Popen(
         [
             str(ROOT / ".venv/bin/reflex"),
@@ -184,11 +185,13 @@ def test_three_workers_act_once(pg_cli, postgres, redis, sandbox, tmp_path_facto
             "--backend-only",
             "--backend-port",
             str(port),
+            "--loglevel",
+            "info",
         ],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     api = httpx.Client(
@@ -236,6 +239,9 @@ def test_three_workers_act_once(pg_cli, postgres, redis, sandbox, tmp_path_facto
         )
         assert gaps == 0
         assert count(postgres, "select count(*) from lease where name = 'worker'") == 1
+    except AssertionError:
+        print(log.read_text()[-6000:])  # what the panel said, for whoever reads the failure
+        raise
     finally:
         os.killpg(panel.pid, signal.SIGTERM)
         try:
