@@ -26,6 +26,15 @@ REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/~^-]{0,199}$")
 RELEASE_ID = re.compile(r"^[0-9]{8}T[0-9]{6}-[a-z0-9]{4,12}$")
 GIT_SCP = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._/~-]+$")
 MAX_ENV_VALUE = 8192
+SHOWN = 60  # characters of a refused value quoted in its error message
+
+
+def _shown(value) -> str:
+    """A refused value as quoted in a message: cut short, so that a hostile
+    5,000-character input does not make a 5,000-character error."""
+    if isinstance(value, str) and len(value) > SHOWN:
+        return f"{value[:SHOWN]!r}… ({len(value)} characters)"
+    return repr(value)
 
 
 def _no_control(value: str, what: str) -> None:
@@ -37,7 +46,7 @@ def slug(value: str, what: str = "name") -> str:
     value = (value or "").strip()
     if not SLUG.fullmatch(value):
         raise ValidationError(
-            f"{what} {value!r} is not valid: use 1-40 lowercase letters, digits and '-', "
+            f"{what} {_shown(value)} is not valid: use 1-40 lowercase letters, digits and '-', "
             "starting with a letter and not ending with '-'"
         )
     return value
@@ -52,7 +61,7 @@ def host(value: str) -> str:
         pass
     labels = value.rstrip(".").split(".")
     if not value or len(value) > 253 or not all(HOSTNAME_LABEL.fullmatch(x) for x in labels):
-        raise ValidationError(f"host {value!r} is not a valid hostname or IP address")
+        raise ValidationError(f"host {_shown(value)} is not a valid hostname or IP address")
     return value.rstrip(".").lower()
 
 
@@ -60,7 +69,7 @@ def port(value: int | str, what: str = "port") -> int:
     try:
         number = int(str(value).strip())
     except ValueError:
-        raise ValidationError(f"{what} {value!r} is not a number") from None
+        raise ValidationError(f"{what} {_shown(value)} is not a number") from None
     if not 1 <= number <= 65535:
         raise ValidationError(f"{what} {number} is out of range (1-65535)")
     return number
@@ -69,7 +78,7 @@ def port(value: int | str, what: str = "port") -> int:
 def user(value: str) -> str:
     value = (value or "").strip()
     if not USER.fullmatch(value):
-        raise ValidationError(f"user {value!r} is not a valid Unix user name")
+        raise ValidationError(f"user {_shown(value)} is not a valid Unix user name")
     return value
 
 
@@ -77,10 +86,10 @@ def abs_path(value: str, what: str = "path") -> str:
     value = (value or "").strip()
     if not SAFE_PATH.fullmatch(value) or len(value) > 255:
         raise ValidationError(
-            f"{what} {value!r} must be an absolute path of letters, digits and ._/+-"
+            f"{what} {_shown(value)} must be an absolute path of letters, digits and ._/+-"
         )
     if any(part in ("..", ".") for part in value.split("/")):
-        raise ValidationError(f"{what} {value!r} must not contain '.' or '..' parts")
+        raise ValidationError(f"{what} {_shown(value)} must not contain '.' or '..' parts")
     return value.rstrip("/") or "/"
 
 
@@ -90,10 +99,10 @@ def command(value: str, what: str = "command") -> str:
     try:
         words = shlex.split(value)
     except ValueError:
-        raise ValidationError(f"{what} {value!r} cannot be parsed") from None
+        raise ValidationError(f"{what} {_shown(value)} cannot be parsed") from None
     if not words or len(value) > 255 or not all(SAFE_TOKEN.fullmatch(w) for w in words):
         raise ValidationError(
-            f"{what} {value!r} may only hold words of letters, digits and _./=:+@- "
+            f"{what} {_shown(value)} may only hold words of letters, digits and _./=:+@- "
             "(no shell operators or quotes)"
         )
     return " ".join(words)
@@ -109,7 +118,8 @@ def git_ref(value: str, what: str = "git ref") -> str:
         or "/." in value
     ):
         raise ValidationError(
-            f"{what} {value!r} is not valid: use letters, digits and ._/- (no '..', no leading '-')"
+            f"{what} {_shown(value)} is not valid: "
+            "use letters, digits and ._/- (no '..', no leading '-')"
         )
     return value
 
@@ -118,7 +128,7 @@ def release_id(value: str) -> str:
     value = (value or "").strip()
     if not RELEASE_ID.fullmatch(value):
         raise ValidationError(
-            f"release {value!r} is not a release id (like 20261121T180102-ab12cd)"
+            f"release {_shown(value)} is not a release id (like 20261121T180102-ab12cd)"
         )
     return value
 
@@ -130,6 +140,12 @@ def source(value: str) -> str:
     if value.startswith("/"):
         return abs_path(value, "source directory")
     if GIT_SCP.fullmatch(value) and not value.startswith("-"):
+        where, _, repo = value.partition("@")[2].partition(":")
+        _source_host(value, where)
+        if repo.startswith("-"):
+            raise ValidationError(
+                f"source {_shown(value)}: the repository path must not start with '-'"
+            )
         return value
     parts = urlsplit(value)
     if parts.password or (parts.username and parts.scheme in ("http", "https")):
@@ -139,12 +155,33 @@ def source(value: str) -> str:
         )
     if parts.scheme in ("https", "http", "ssh", "git", "file") and (parts.netloc or parts.path):
         if not re.fullmatch(r"[A-Za-z0-9._~:/@%+-]+", value):
-            raise ValidationError(f"source URL {value!r} holds characters a git URL cannot")
+            raise ValidationError(f"source URL {_shown(value)} holds characters a git URL cannot")
+        if parts.netloc:
+            try:
+                parts.port  # noqa: B018 - raises ValueError for a bad port
+            except ValueError:
+                raise ValidationError(f"source URL {_shown(value)} has a bad port") from None
+            if (parts.username or "").startswith("-"):
+                raise ValidationError(
+                    f"source URL {_shown(value)}: the user must not start with '-'"
+                )
+            _source_host(value, parts.hostname or "")
         return value
     raise ValidationError(
-        f"source {value!r} must be an absolute directory path or a git URL "
+        f"source {_shown(value)} must be an absolute directory path or a git URL "
         "(https://, ssh://, git@host:path, file://)"
     )
+
+
+def _source_host(value: str, name: str) -> None:
+    """The host of a git URL: a hostname or an IP address, so never an ssh option
+    such as '-oProxyCommand=...' (git refuses those too, but they are not stored)."""
+    try:
+        host(name)
+    except ValidationError:
+        raise ValidationError(
+            f"source URL {_shown(value)} does not name a valid host ({_shown(name)})"
+        ) from None
 
 
 def public_url(value: str) -> str:
@@ -155,15 +192,17 @@ def public_url(value: str) -> str:
         parts = urlsplit(value)
         url_port = parts.port
     except ValueError:
-        raise ValidationError(f"URL {value!r} is not valid") from None
+        raise ValidationError(f"URL {_shown(value)} is not valid") from None
     if parts.scheme not in ("http", "https"):
-        raise ValidationError(f"URL {value!r} must start with http:// or https://")
+        raise ValidationError(f"URL {_shown(value)} must start with http:// or https://")
     if parts.username or parts.password or parts.query or parts.fragment:
-        raise ValidationError(f"URL {value!r} must not hold credentials, a query or a fragment")
+        raise ValidationError(
+            f"URL {_shown(value)} must not hold credentials, a query or a fragment"
+        )
     if parts.path not in ("", "/"):
-        raise ValidationError(f"URL {value!r} must not have a path (apps are served at /)")
+        raise ValidationError(f"URL {_shown(value)} must not have a path (apps are served at /)")
     if "%" in (parts.hostname or ""):
-        raise ValidationError(f"URL {value!r} must not use an IPv6 zone id")
+        raise ValidationError(f"URL {_shown(value)} must not use an IPv6 zone id")
     hostname = host(parts.hostname or "")
     shown = f"[{hostname}]" if ":" in hostname else hostname
     if url_port is not None:
@@ -175,7 +214,7 @@ def public_url(value: str) -> str:
 def env_key(value: str) -> str:
     if not ENV_KEY.fullmatch(value or ""):
         raise ValidationError(
-            f"env key {value!r} must be letters, digits and '_', not starting with a digit"
+            f"env key {_shown(value)} must be letters, digits and '_', not starting with a digit"
         )
     return value
 
@@ -191,7 +230,7 @@ def env_pair(text: str) -> tuple[str, str]:
     """Parse K=V (the CLI's --env)."""
     key, sep, value = (text or "").partition("=")
     if not sep:
-        raise ValidationError(f"env {text!r} must be KEY=VALUE")
+        raise ValidationError(f"env {_shown(text)} must be KEY=VALUE")
     return env_key(key), env_value(key, value)
 
 
@@ -199,7 +238,7 @@ def positive(value: int | str, what: str, low: int = 1, high: int = 10_000) -> i
     try:
         number = int(str(value).strip())
     except ValueError:
-        raise ValidationError(f"{what} {value!r} is not a number") from None
+        raise ValidationError(f"{what} {_shown(value)} is not a number") from None
     if not low <= number <= high:
         raise ValidationError(f"{what} {number} is out of range ({low}-{high})")
     return number
@@ -208,7 +247,7 @@ def positive(value: int | str, what: str, low: int = 1, high: int = 10_000) -> i
 def health_path(value: str) -> str:
     value = (value or "").strip()
     if not re.fullmatch(r"/[A-Za-z0-9._~/-]{0,200}", value) or ".." in value:
-        raise ValidationError(f"health path {value!r} must look like /ping")
+        raise ValidationError(f"health path {_shown(value)} must look like /ping")
     return value
 
 
@@ -216,7 +255,7 @@ def number(value: float | str, what: str, low: float, high: float) -> float:
     try:
         number = float(str(value).strip())
     except ValueError:
-        raise ValidationError(f"{what} {value!r} is not a number") from None
+        raise ValidationError(f"{what} {_shown(value)} is not a number") from None
     if not low <= number <= high:  # also refuses nan
         raise ValidationError(f"{what} {number:g} is out of range ({low:g}-{high:g})")
     return number
@@ -230,4 +269,4 @@ def flag(value: bool | str, what: str) -> bool:
         return True
     if text in ("0", "false", "no", "off", ""):
         return False
-    raise ValidationError(f"{what} {value!r} must be yes or no")
+    raise ValidationError(f"{what} {_shown(value)} must be yes or no")
