@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from rxpanel import validate
+from rxpanel.bodies import read_limited
 from rxpanel.models import ROLES, User
 from rxpanel.services import ServiceError, apps, audit, deployments, servers, tokens, views
 
@@ -62,8 +63,8 @@ def route(path: str, role: str, methods: tuple[str, ...] = ("GET",)):
                     f"needs {role}, token allows {caller.role}",
                 )
                 return JSONResponse({"error": f"this needs the {role} role"}, status_code=403)
-            body = await request.body()
-            if len(body) > MAX_BODY:
+            body = await read_limited(request, MAX_BODY)
+            if body is None:
                 return JSONResponse({"error": "body too large"}, status_code=413)
             try:
                 data = json.loads(body) if body else {}
@@ -131,25 +132,34 @@ def _trigger(caller: Caller, name: str, kind: str, ref: str | None):
     return 202, {"deployment": dep.id, "status": dep.status}
 
 
+def _optional(data: dict, key: str) -> str | None:
+    """A field that may be left out; given, it must be a non-empty string."""
+    if key not in data or data[key] is None:
+        return None
+    if not isinstance(data[key], str) or not data[key]:
+        raise validate.ValidationError(f"{key} must be a non-empty string")
+    return data[key]
+
+
 @route("/api/v1/apps/{name}/deploy", "deployer", ("POST",))
 def app_deploy(caller: Caller, params: dict, data: dict):
-    ref = data.get("ref")
+    ref = _optional(data, "ref")
     return _trigger(
         caller,
         validate.slug(params["name"], "app name"),
         "deploy",
-        validate.git_ref(str(ref), "ref") if ref else None,
+        validate.git_ref(ref, "ref") if ref else None,
     )
 
 
 @route("/api/v1/apps/{name}/rollback", "deployer", ("POST",))
 def app_rollback(caller: Caller, params: dict, data: dict):
-    to = data.get("to")
+    to = _optional(data, "to")
     return _trigger(
         caller,
         validate.slug(params["name"], "app name"),
         "rollback",
-        validate.release_id(str(to)) if to else None,
+        validate.release_id(to) if to else None,
     )
 
 

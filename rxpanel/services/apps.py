@@ -59,6 +59,7 @@ def clean_env(env: dict[str, str]) -> dict[str, str]:
 
 
 def _server(s, name: str) -> Server:
+    name = validate.slug(name, "server name")
     server = s.exec(select(Server).where(Server.name == name)).first()
     if server is None:
         raise NotFound(f"no server named {name!r}")
@@ -265,6 +266,7 @@ def delete(name: str) -> App:
 
 
 def _get(s, name: str) -> App:
+    name = validate.slug(name, "app name")  # a malformed name is refused, not looked up
     app = s.exec(select(App).where(App.name == name)).first()
     if app is None:
         raise NotFound(f"no app named {name!r}")

@@ -102,6 +102,7 @@ def delete(name: str) -> None:
 
 
 def _get(s, name: str) -> Server:
+    name = validate.slug(name, "server name")  # a malformed name is refused, not looked up
     server = s.exec(select(Server).where(Server.name == name)).first()
     if server is None:
         raise NotFound(f"no server named {name!r}")

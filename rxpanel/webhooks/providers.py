@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 SHA = re.compile(r"[0-9a-f]{7,64}")
+PUSHED_REF = re.compile(r"refs/(heads|tags)/[A-Za-z0-9._/-]{1,200}")  # what we may record
 ZERO_SHA = re.compile(r"0+")
 
 
@@ -104,6 +105,13 @@ def parse(provider: str, headers: dict[str, str], body: bytes) -> Push:
         raise Rejected(400, "bad delivery id")
     if event == "push" and commit and not (SHA.fullmatch(commit) or ZERO_SHA.fullmatch(commit)):
         raise Rejected(400, "the pushed commit is not a git sha")
+    if ref and (
+        not PUSHED_REF.fullmatch(ref)
+        or ".." in ref
+        or "//" in ref
+        or ref.endswith((".", "/", ".lock"))
+    ):
+        raise Rejected(400, "the pushed ref is not a valid git branch or tag")
     return Push(provider, event, delivery or None, ref[:250], commit)
 
 

@@ -7,21 +7,20 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from rxpanel.bodies import read_limited
 from rxpanel.services import hooks
 
 
 async def receive(request: Request) -> JSONResponse:
     name = request.path_params["app"]
-    declared = request.headers.get("content-length", "0")
-    if declared.isdigit() and int(declared) > hooks.MAX_BODY:
+    body = await read_limited(request, hooks.MAX_BODY)
+    if body is None:
         return JSONResponse({"status": "rejected", "error": "body too large"}, status_code=413)
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > hooks.MAX_BODY:
-            return JSONResponse({"status": "rejected", "error": "body too large"}, status_code=413)
     address = request.client.host if request.client else ""
-    answer = await run_in_threadpool(
-        hooks.receive, name, dict(request.headers), bytes(body), address
-    )
+    answer = await run_in_threadpool(hooks.receive, name, dict(request.headers), body, address)
     return JSONResponse(answer.body, status_code=answer.status)
+
+
+async def not_found(request: Request) -> JSONResponse:
+    """Anything else under the API: JSON, not the dashboard's page."""
+    return JSONResponse({"status": "error", "error": "no such API route"}, status_code=404)

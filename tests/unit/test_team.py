@@ -194,3 +194,23 @@ def test_malformed_bodies_and_names(api):
     assert api.post("/api/v1/apps/shop/deploy", headers=h, content=big).status_code == 413
     assert api.get("/api/v1/apps/Nope;id", headers=h).status_code == 400
     assert api.get("/api/v1/apps/nope", headers=h).status_code == 404
+
+
+@pytest.mark.parametrize("body", [{"to": 0}, {"to": ""}, {"to": []}, {"ref": False}])
+def test_present_but_empty_fields_are_refused_not_ignored(api, body):
+    path = "/api/v1/apps/shop/rollback" if "to" in body else "/api/v1/apps/shop/deploy"
+    assert api.post(path, headers=as_(api, "deployer"), json=body).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/apps/..%2F..%2Fetc/deploy", "/api/v1/nope", "/api/hooks/a/b"]
+)
+def test_unknown_api_paths_answer_json(api, path):
+    r = api.post(path, headers=as_(api, "deployer"), json={})
+    assert r.status_code == 404 and r.json()["error"] == "no such API route"
+
+
+def test_a_huge_name_gets_a_short_error(team):
+    with pytest.raises(ValidationError) as refused:
+        apps.get("x" * 5000)
+    assert len(str(refused.value)) < 200

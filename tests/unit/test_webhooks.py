@@ -222,3 +222,20 @@ def test_rotating_the_secret(app):
     new = hooks.secret("demo", rotate=True)
     assert old != new and hooks.secret("demo") == new
     assert deliver(secret=old).status == 401
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "refs/heads/main;id",
+        "refs/heads/a\x1b[2J",
+        "refs/heads/a b",
+        "refs/heads/../x",
+        "refs/heads/x.lock",
+        "main",
+    ],
+)
+def test_pushed_refs_must_be_git_refs(app, ref):
+    answer = deliver(body=push_body(ref=ref))
+    assert answer.status == 400 and "ref" in answer.body["error"]
+    assert queued(app.id) == []
