@@ -6,6 +6,7 @@ APPS = "/apps"
 APP = "/apps/[name]"
 DEPLOYMENT = "/deployments/[id]"
 USERS = "/users"
+TOKENS = "/tokens"
 AUDIT = "/audit"
 
 

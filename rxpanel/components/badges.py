@@ -30,6 +30,13 @@ COLORS = {
     "degraded": "orange",
     "down": "red",
     "unknown": "gray",
+    # audit outcomes, users, API tokens
+    "refused": "orange",
+    "enabled": "green",
+    "disabled": "red",
+    "active": "green",
+    "revoked": "gray",
+    "expired": "gray",
 }
 
 

@@ -6,9 +6,17 @@ from __future__ import annotations
 import reflex as rx
 
 from rxpanel import routes
+from rxpanel.components.forms import error_callout, field
+from rxpanel.state.account import AccountState
 from rxpanel.state.auth import AuthState
 
-NAV = [("Overview", routes.OVERVIEW), ("Servers", routes.SERVERS), ("Apps", routes.APPS)]
+NAV = [
+    ("Overview", routes.OVERVIEW),
+    ("Servers", routes.SERVERS),
+    ("Apps", routes.APPS),
+    ("Tokens", routes.TOKENS),
+]
+ADMIN_NAV = [("Users", routes.USERS), ("Audit", routes.AUDIT)]  # only admins see these
 
 
 def nav_link(label: str, href: str) -> rx.Component:
@@ -37,13 +45,89 @@ def user_menu() -> rx.Component:
         rx.menu.content(
             rx.menu.item(rx.text("Role: ", AuthState.role), disabled=True),
             rx.menu.separator(),
+            rx.menu.item(
+                rx.icon("key-round", size=14),
+                "Change password",
+                on_click=AccountState.open_password,
+                id="change-password",
+            ),
             rx.menu.item("Log out", on_click=AuthState.logout, id="logout"),
+        ),
+    )
+
+
+def password_dialog() -> rx.Component:
+    """Change one's own password: the current one, the new one twice."""
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("Change your password"),
+            rx.form(
+                rx.vstack(
+                    field(
+                        "Current password",
+                        "current_password",
+                        kind="password",
+                        required=True,
+                        auto_complete="current-password",
+                    ),
+                    field(
+                        "New password",
+                        "new_password",
+                        kind="password",
+                        required=True,
+                        hint="at least 8 characters",
+                        auto_complete="new-password",
+                    ),
+                    field(
+                        "New password again",
+                        "confirm_password",
+                        kind="password",
+                        required=True,
+                        auto_complete="new-password",
+                    ),
+                    error_callout(AccountState.password_error),
+                    rx.hstack(
+                        rx.dialog.close(
+                            rx.button("Cancel", variant="soft", color_scheme="gray", type="button")
+                        ),
+                        rx.button("Change password", type="submit", id="save-password"),
+                        justify="end",
+                        width="100%",
+                    ),
+                    spacing="3",
+                ),
+                on_submit=AccountState.change_password,
+                reset_on_submit=False,
+                id="password-form",
+            ),
+            max_width="28em",
+        ),
+        open=AccountState.password_open,
+        on_open_change=AccountState.set_password_open,
+    )
+
+
+def admins_only(content: rx.Component) -> rx.Component:
+    """A page only admins may use; others see why (its on_load, @authorized("admin"),
+    loads nothing for them either)."""
+    return rx.cond(
+        AuthState.is_admin,
+        content,
+        rx.callout(
+            "Admins only: this page is for admins. Your role is "
+            + AuthState.role
+            + "; ask an admin if you need more.",
+            icon="shield_alert",
+            color_scheme="orange",
+            width="100%",
+            id="admins-only",
         ),
     )
 
 
 def navbar() -> rx.Component:
     links = [nav_link(label, href) for label, href in NAV]
+    admin_links = [nav_link(label, href) for label, href in ADMIN_NAV]
     return rx.hstack(
         rx.link(
             rx.hstack(
@@ -57,12 +141,26 @@ def navbar() -> rx.Component:
             color_scheme="gray",
             high_contrast=True,
         ),
-        rx.desktop_only(rx.hstack(*links, spacing="5")),
+        rx.desktop_only(
+            rx.hstack(
+                *links,
+                rx.cond(AuthState.is_admin, rx.hstack(*admin_links, spacing="5")),
+                spacing="5",
+            )
+        ),
         rx.spacer(),
         rx.mobile_and_tablet(
             rx.menu.root(
-                rx.menu.trigger(rx.icon_button(rx.icon("menu"), variant="ghost")),
-                rx.menu.content(*[rx.menu.item(rx.link(label, href=href)) for label, href in NAV]),
+                rx.menu.trigger(rx.icon_button(rx.icon("menu"), variant="ghost", id="mobile-menu")),
+                rx.menu.content(
+                    *[rx.menu.item(rx.link(label, href=href)) for label, href in NAV],
+                    rx.cond(
+                        AuthState.is_admin,
+                        rx.fragment(
+                            *[rx.menu.item(rx.link(label, href=href)) for label, href in ADMIN_NAV]
+                        ),
+                    ),
+                ),
             )
         ),
         rx.color_mode.button(size="2", variant="ghost"),
@@ -172,6 +270,7 @@ def shell(title: str, content: rx.Component) -> rx.Component:
         AuthState.signed_in,
         rx.vstack(
             navbar(),
+            password_dialog(),
             rx.box(
                 content,
                 width="100%",

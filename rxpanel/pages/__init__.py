@@ -29,3 +29,17 @@ def page(route: str, title: str, on_load=None) -> Callable:
         return fn
 
     return register
+
+
+# Every page module registers itself on import; importing them here (after `page`
+# exists) makes PAGES complete for whoever imports rxpanel.pages.
+from rxpanel.pages import (  # noqa: E402, F401
+    app_detail,
+    apps,
+    audit,
+    deployment,
+    overview,
+    servers,
+    tokens,
+    users,
+)

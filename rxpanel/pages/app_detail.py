@@ -53,16 +53,18 @@ def header() -> rx.Component:
 
 
 def deploy_card() -> rx.Component:
-    return rx.cond(
-        S.can_deploy,
-        rx.card(
-            rx.form(
+    """Deployers and admins deploy here; a viewer sees the card disabled, and why
+    (the handler refuses a viewer anyway, and records the attempt)."""
+    return rx.card(
+        rx.form(
+            rx.vstack(
                 rx.hstack(
                     rx.input(
                         name="ref",
                         placeholder="branch head, or a branch / tag / commit",
                         width="22em",
                         max_width="60vw",
+                        disabled=~S.can_deploy,
                         id="deploy-ref",
                     ),
                     rx.button(
@@ -70,16 +72,34 @@ def deploy_card() -> rx.Component:
                         "Deploy",
                         type="submit",
                         id="deploy",
+                        disabled=~S.can_deploy,
                         loading=S.follow["status"] == "running",
                     ),
                     align="center",
                     wrap="wrap",
                 ),
-                on_submit=S.deploy,
-                reset_on_submit=True,
+                rx.cond(
+                    S.can_deploy,
+                    rx.fragment(),
+                    rx.hstack(
+                        rx.icon("lock", size=14, color=rx.color("gray", 10)),
+                        rx.text(
+                            "Your role is viewer: viewers cannot deploy. "
+                            "Ask an admin for the deployer role.",
+                            size="2",
+                            color_scheme="gray",
+                            id="deploy-note",
+                        ),
+                        align="center",
+                        spacing="2",
+                    ),
+                ),
+                spacing="2",
             ),
-            width="100%",
+            on_submit=S.deploy,
+            reset_on_submit=True,
         ),
+        width="100%",
     )
 
 

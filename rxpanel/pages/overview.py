@@ -92,7 +92,10 @@ def overview() -> rx.Component:
         rx.hstack(
             rx.heading("Overview", size="7"),
             rx.spacer(),
-            rx.link(rx.button(rx.icon("plus"), "Add app", variant="soft"), href=routes.APPS),
+            rx.cond(
+                OverviewState.can_deploy,
+                rx.link(rx.button(rx.icon("plus"), "Add app", variant="soft"), href=routes.APPS),
+            ),
             width="100%",
             align="center",
         ),

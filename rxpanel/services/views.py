@@ -289,3 +289,78 @@ def delivery_rows(app_name: str) -> list[dict[str, str]]:
         }
         for d in hooks.recent(app_name, 20)
     ]
+
+
+# -- the team: users, API tokens, the audit log --------------------------------------
+
+
+def user_rows() -> list[dict[str, str]]:
+    """Every user, by name: never a password hash."""
+    from rxpanel.services import users
+
+    return [
+        {
+            "id": str(u.id),
+            "name": u.username,
+            "role": u.role,
+            "status": "disabled" if u.disabled else "enabled",
+            "created": _time(u.created_at),
+            "last_login": _time(u.last_login_at) or "never",
+        }
+        for u in users.list_all()
+    ]
+
+
+def token_rows(user_id: int | None = None) -> list[dict[str, str]]:
+    """A user's API tokens (everyone's for None), newest first: the prefix, never
+    the token or its hash."""
+    from rxpanel.services import tokens, users
+
+    names = {u.id: u.username for u in users.list_all()}
+    now = utcnow()
+    rows = []
+    for t in tokens.for_user(user_id):
+        if t.revoked_at:
+            state = "revoked"
+        elif t.expires_at and t.expires_at <= now:
+            state = "expired"
+        else:
+            state = "active"
+        rows.append(
+            {
+                "id": str(t.id),
+                "owner": names.get(t.user_id, "?"),
+                "name": t.name,
+                "prefix": t.prefix,
+                "scope": t.scope,
+                "created": _time(t.created_at),
+                "expires": _time(t.expires_at) or "never",
+                "last_used": _time(t.last_used_at) or "never",
+                "revoked": _time(t.revoked_at),
+                "state": state,
+            }
+        )
+    return rows
+
+
+def audit_rows(
+    *, actor: str = "", action: str = "", target: str = "", outcome: str = "", limit: int = 100
+) -> list[dict[str, str]]:
+    """The audit log, newest first, filtered as `audit.query` does."""
+    from rxpanel.services import audit
+
+    return [
+        {
+            "id": str(e.id),
+            "at": _time(e.at),
+            "actor": e.actor,
+            "action": e.action,
+            "target": e.target,
+            "outcome": e.outcome,
+            "address": e.address,
+            "detail": e.detail,
+        }
+        for e in audit.query(
+            actor=actor, action=action, target=target, outcome=outcome, limit=limit
+        )
+    ]

@@ -41,3 +41,8 @@ def screens() -> Path:
     for old in SCREENS.glob("*.png"):
         old.unlink()
     return SCREENS
+
+
+def pytest_collection_modifyitems(items):
+    # the access sweep runs last, when the stories have put real data in the panel
+    items.sort(key=lambda item: item.path.name == "test_access.py")
