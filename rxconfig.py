@@ -1,3 +1,5 @@
+import os
+
 import reflex as rx
 
 config = rx.Config(
@@ -6,6 +8,9 @@ config = rx.Config(
     # Reflex's model layer stays out of it.
     db_url=None,
     telemetry_enabled=False,
+    # UI state holds the session cookie (and, for a moment, a new API token): keep it
+    # in memory, or in Redis when several workers share it; never in files on disk.
+    state_manager_mode="redis" if os.environ.get("REFLEX_REDIS_URL") else "memory",
     show_built_with_reflex=False,
     plugins=[
         rx.plugins.RadixThemesPlugin(
