@@ -184,18 +184,7 @@ def audit_list(caller: Caller, params: dict, data: dict):
         outcome=params.get("outcome", ""),
         limit=limit,
     )
-    return 200, [
-        {
-            "at": e.at.isoformat(timespec="seconds"),
-            "actor": e.actor,
-            "action": e.action,
-            "target": e.target,
-            "address": e.address,
-            "outcome": e.outcome,
-            "detail": e.detail,
-        }
-        for e in rows
-    ]
+    return 200, [audit.public(e) for e in rows]
 
 
 ROUTES = [

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from rxpanel.cli.common import EXIT_FAILED, CliError, print_json, record, remote, sub, table
+from rxpanel.deploy.commands.base import Host
 
 
 def add(a) -> int:
@@ -148,11 +149,11 @@ def register(commands) -> None:
     s.add_argument("--user")
     s.add_argument("--key", help="private key file (stored encrypted; not needed afterwards)")
     s.add_argument("--sudo", action=argparse.BooleanOptionalAction, default=False)
-    s.add_argument("--deploy-root", default="/srv/rxpanel")
-    s.add_argument("--nginx-conf-dir", default="/etc/nginx/conf.d")
-    s.add_argument("--nginx-cmd", default="nginx")
-    s.add_argument("--supervisor-conf-dir", default="/etc/supervisor/conf.d")
-    s.add_argument("--supervisorctl-cmd", default="supervisorctl")
+    s.add_argument("--deploy-root", default=Host.deploy_root)
+    s.add_argument("--nginx-conf-dir", default=Host.nginx_conf_dir)
+    s.add_argument("--nginx-cmd", default=Host.nginx_cmd)
+    s.add_argument("--supervisor-conf-dir", default=Host.supervisor_conf_dir)
+    s.add_argument("--supervisorctl-cmd", default=Host.supervisorctl_cmd)
     s.set_defaults(func=add)
     s = server.add_parser("update", help="change a server's login, paths or commands")
     s.add_argument("name")

@@ -169,15 +169,7 @@ def audit(a) -> int:
     from rxpanel.services import audit as service
 
     rows = [
-        {
-            "at": e.at.isoformat(timespec="seconds"),
-            "actor": e.actor,
-            "action": e.action,
-            "target": e.target,
-            "address": e.address,
-            "outcome": e.outcome,
-            "detail": e.detail,
-        }
+        service.public(e)
         for e in service.query(
             actor=a.actor or "",
             action=a.action or "",

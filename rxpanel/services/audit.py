@@ -73,3 +73,16 @@ def count(action: str, since: datetime, *, actor: str = "", address: str = "") -
         q = q.where(AuditEvent.address == address)
     with db.session() as s:
         return s.exec(q).one()
+
+
+def public(event: AuditEvent) -> dict[str, str]:
+    """An event as the API and the CLI give it out."""
+    return {
+        "at": event.at.isoformat(timespec="seconds"),
+        "actor": event.actor,
+        "action": event.action,
+        "target": event.target,
+        "address": event.address,
+        "outcome": event.outcome,
+        "detail": event.detail,
+    }

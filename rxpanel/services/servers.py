@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlmodel import select
 
 from rxpanel import db, secrets, validate
+from rxpanel.deploy.commands.base import Host
 from rxpanel.models import App, AppServer, Server
 from rxpanel.services import Conflict, NotFound, ServiceError
 
@@ -17,13 +18,14 @@ class ServerInput:
     name: str
     host: str
     port: int | str = 22
-    user: str = "root"
-    sudo: bool = False
-    deploy_root: str = "/srv/rxpanel"
-    nginx_conf_dir: str = "/etc/nginx/conf.d"
-    nginx_cmd: str = "nginx"
-    supervisor_conf_dir: str = "/etc/supervisor/conf.d"
-    supervisorctl_cmd: str = "supervisorctl"
+    # the Debian/Ubuntu defaults, as the deploy engine knows them
+    user: str = Host.user
+    sudo: bool = Host.sudo
+    deploy_root: str = Host.deploy_root
+    nginx_conf_dir: str = Host.nginx_conf_dir
+    nginx_cmd: str = Host.nginx_cmd
+    supervisor_conf_dir: str = Host.supervisor_conf_dir
+    supervisorctl_cmd: str = Host.supervisorctl_cmd
 
     def cleaned(self) -> dict:
         return {
