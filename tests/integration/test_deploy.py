@@ -159,6 +159,15 @@ def test_env_reaches_the_app_and_secrets_stay_secret(story, cli):
     assert key_text.encode() not in db  # the SSH key is stored encrypted too
     env_file = story.app_dir / "current" / "env"
     assert oct(env_file.stat().st_mode & 0o777) == "0o600"
+    # nowhere in the panel's data directory: database, WAL, build workspaces and caches
+    hook_secret = cli.json("app", "webhook", "demo")["secret"]
+    needles = [SECRET.encode(), key_text.encode(), hook_secret.encode()]
+    leaks = [
+        str(f)
+        for f in cli.home.rglob("*")
+        if f.is_file() and not f.is_symlink() and any(n in f.read_bytes() for n in needles)
+    ]
+    assert leaks == []
 
 
 def test_code_change_deploys_to_the_other_colour(story):
