@@ -8,7 +8,7 @@ export REFLEX_USE_NPM := 1
 export REFLEX_TELEMETRY_ENABLED := false
 
 # Debian packages the integration and browser tests drive for real
-TEST_DEBS := openssh-server nginx supervisor git chromium python3-venv
+TEST_DEBS := openssh-server nginx supervisor git chromium python3-venv postgresql redis-server iproute2
 
 .PHONY: install run test test-deps lint clean
 
