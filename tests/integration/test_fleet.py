@@ -57,7 +57,8 @@ def test_a_fleet_switches_together_or_not_at_all(cli, boxes, tmp_path_factory):
         "--health-timeout",
         "25",
     )
-    assert cli.json("app", "list")[-1]["servers"] == ["fleet0", "fleet1", "fleet2"]
+    (fleet,) = [a for a in cli.json("app", "list") if a["name"] == "fleet"]
+    assert fleet["servers"] == ["fleet0", "fleet1", "fleet2"]
 
     first = cli("deploy", "fleet")
     assert first.returncode == 0, first.stdout + first.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import pkgutil
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -115,15 +116,22 @@ def _guarded(role: str):
     return plain, coro, gen, agen
 
 
+def _in_own_loop(coro):
+    """asyncio.run in a thread of its own: the main thread may already run a loop
+    (Playwright's, when the browser tests share the session)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def _call(fn, state, arg):
     if asyncio.iscoroutinefunction(fn):
-        return asyncio.run(fn(state, arg))
+        return _in_own_loop(fn(state, arg))
     if hasattr(fn, "__code__") and fn.__code__.co_flags & 0x200:  # async generator
 
         async def collect():
             return [item async for item in fn(state, arg)]
 
-        return asyncio.run(collect())[0]
+        return _in_own_loop(collect())[0]
     out = fn(state, arg)
     return next(out) if hasattr(out, "__next__") else out
 
