@@ -1,6 +1,7 @@
 """Alembic environment: rxpanel's SQLModel metadata on rxpanel's engine."""
 
 from alembic import context
+from sqlalchemy import create_engine, event
 from sqlmodel import SQLModel
 
 from rxpanel import db, models  # noqa: F401  (registers the tables)
@@ -28,8 +29,23 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+def migration_engine():
+    """SQLite rebuilds a table to alter it (batch mode): with foreign keys on, dropping
+    the old table that others refer to fails, so migrations run with them off."""
+    url = db.settings.get().db_url
+    if not url.startswith("sqlite"):
+        return db.engine()
+    engine = create_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _foreign_keys_off(dbapi_conn, _record):
+        dbapi_conn.execute("PRAGMA foreign_keys=OFF")
+
+    return engine
+
+
 def run_migrations_online() -> None:
-    with db.engine().connect() as connection:
+    with migration_engine().connect() as connection:
         context.configure(
             connection=connection,
             target_metadata=target_metadata,

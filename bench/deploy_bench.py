@@ -82,7 +82,10 @@ def main() -> int:
             dep = deployments.get(dep.id)
             if dep.status != "success":
                 raise SystemExit(f"rxpanel {kind} failed: {dep.reason}")
+            ran.append(dep.id)
             return (dep.finished_at - dep.started_at).total_seconds()
+
+        ran: list[int] = []
 
         def timed(fn) -> float:
             start = time.monotonic()
@@ -123,6 +126,7 @@ def main() -> int:
             repo.set_version(f"v{n + 1}")
             with Load(rx_url, PATHS, opts.rate) as load:
                 record("warm redeploy rxpanel s", rx("bench-rx"))
+            record("warm redeploy steps", {s.name: s.duration for s in deployments.steps(ran[-1])})
             record("warm redeploy rxpanel load", load.result)
             with Load(naive_url, PATHS, opts.rate) as load:
                 record("warm redeploy naive s", timed(naive.deploy))
@@ -147,12 +151,16 @@ def main() -> int:
             record("unchanged redeploy naive load", load.result)
 
         report(results, opts)
+        steps = results["warm redeploy steps"]
+        print("\nrxpanel's warm code redeploy, median seconds per step:")
+        for name in steps[0]:
+            print(f"  {name:16} {statistics.median(x.get(name) or 0 for x in steps):.2f}")
         out = ROOT / "bench" / "results"
         out.mkdir(exist_ok=True)
         (out / "deploy_bench.json").write_text(
             json.dumps(
                 {
-                    k: [v if isinstance(v, float) else vars(v) for v in vs]
+                    k: [v if isinstance(v, float | dict) else vars(v) for v in vs]
                     for k, vs in results.items()
                 },
                 indent=2,
