@@ -7,19 +7,7 @@ import os
 
 from rxpanel import validate
 from rxpanel.cli.common import print_json, record, remote, sub, table
-
-SETTINGS = (
-    "branch",
-    "keep_releases",
-    "health_path",
-    "health_timeout",
-    "standby_minutes",
-    "check_interval",
-    "check_timeout",
-    "failure_threshold",
-    "auto_rollback",
-    "watch_minutes",
-)
+from rxpanel.services.apps import SETTINGS
 
 
 def add(a) -> int:

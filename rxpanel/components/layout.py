@@ -1,12 +1,13 @@
 """The page shell: navigation, title, user menu, colour mode; and the gate that
-shows the setup or login form instead of any page to a visitor not logged in."""
+shows the setup or login form instead of any page to a visitor not logged in.
+Also what pages are laid out with: a page header and titled sections."""
 
 from __future__ import annotations
 
 import reflex as rx
 
 from rxpanel import routes
-from rxpanel.components.forms import error_callout, field
+from rxpanel.components.forms import field, form_dialog
 from rxpanel.state.account import AccountState
 from rxpanel.state.auth import AuthState
 
@@ -58,52 +59,38 @@ def user_menu() -> rx.Component:
 
 def password_dialog() -> rx.Component:
     """Change one's own password: the current one, the new one twice."""
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title("Change your password"),
-            rx.form(
-                rx.vstack(
-                    field(
-                        "Current password",
-                        "current_password",
-                        kind="password",
-                        required=True,
-                        auto_complete="current-password",
-                    ),
-                    field(
-                        "New password",
-                        "new_password",
-                        kind="password",
-                        required=True,
-                        hint="at least 8 characters",
-                        auto_complete="new-password",
-                    ),
-                    field(
-                        "New password again",
-                        "confirm_password",
-                        kind="password",
-                        required=True,
-                        auto_complete="new-password",
-                    ),
-                    error_callout(AccountState.password_error),
-                    rx.hstack(
-                        rx.dialog.close(
-                            rx.button("Cancel", variant="soft", color_scheme="gray", type="button")
-                        ),
-                        rx.button("Change password", type="submit", id="save-password"),
-                        justify="end",
-                        width="100%",
-                    ),
-                    spacing="3",
-                ),
-                on_submit=AccountState.change_password,
-                reset_on_submit=False,
-                id="password-form",
-            ),
-            max_width="28em",
+    return form_dialog(
+        "Change your password",
+        field(
+            "Current password",
+            "current_password",
+            kind="password",
+            required=True,
+            auto_complete="current-password",
         ),
-        open=AccountState.password_open,
+        field(
+            "New password",
+            "new_password",
+            kind="password",
+            required=True,
+            hint="at least 8 characters",
+            auto_complete="new-password",
+        ),
+        field(
+            "New password again",
+            "confirm_password",
+            kind="password",
+            required=True,
+            auto_complete="new-password",
+        ),
+        error=AccountState.password_error,
+        submit="Change password",
+        submit_id="save-password",
+        on_submit=AccountState.change_password,
+        form_id="password-form",
+        is_open=AccountState.password_open,
         on_open_change=AccountState.set_password_open,
+        max_width="28em",
     )
 
 
@@ -122,6 +109,35 @@ def admins_only(content: rx.Component) -> rx.Component:
             width="100%",
             id="admins-only",
         ),
+    )
+
+
+def page_header(title, *actions: rx.Component, when=None, badge=None, **props) -> rx.Component:
+    """A page's title (a text, a Var or a tuple of them), an optional status badge
+    beside it, and its actions at the right; with `when`, the actions show only
+    while that holds (e.g. the user's role may use them)."""
+    if when is not None and actions:
+        actions = (rx.cond(when, actions[0] if len(actions) == 1 else rx.fragment(*actions)),)
+    return rx.hstack(
+        rx.heading(*(title if isinstance(title, tuple) else (title,)), size="7"),
+        *([badge] if badge is not None else []),
+        rx.spacer(),
+        *actions,
+        width="100%",
+        align="center",
+        **props,
+    )
+
+
+def section(title, *children: rx.Component, spacing: str = "3", **props) -> rx.Component:
+    """A full-width card: a heading (a text, a Var or a tuple of them; or a whole
+    title row as a component) over its content."""
+    if not isinstance(title, rx.Component):
+        title = rx.heading(*(title if isinstance(title, tuple) else (title,)), size="4")
+    return rx.card(
+        rx.vstack(title, *children, spacing=spacing, width="100%"),
+        width="100%",
+        **props,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from rxpanel.components.badges import status_badge
+from rxpanel.components.tables import plain_table
 
 
 def _line(row: dict) -> rx.Component:
@@ -68,23 +69,13 @@ def step_chips(steps) -> rx.Component:
 
 
 def steps_table(steps) -> rx.Component:
-    return rx.table.root(
-        rx.table.header(
-            rx.table.row(
-                rx.table.column_header_cell("Step"),
-                rx.table.column_header_cell("Status"),
-                rx.table.column_header_cell("Duration"),
-            )
-        ),
-        rx.table.body(
-            rx.foreach(
-                steps,
-                lambda s: rx.table.row(
-                    rx.table.cell(s["name"]),
-                    rx.table.cell(status_badge(s["status"])),
-                    rx.table.cell(s["duration"]),
-                ),
-            )
+    return plain_table(
+        ("Step", "Status", "Duration"),
+        steps,
+        lambda s: rx.table.row(
+            rx.table.cell(s["name"]),
+            rx.table.cell(status_badge(s["status"])),
+            rx.table.cell(s["duration"]),
         ),
         size="1",
         variant="surface",

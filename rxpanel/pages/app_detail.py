@@ -6,7 +6,9 @@ import reflex as rx
 
 from rxpanel import routes
 from rxpanel.components.badges import status_badge
+from rxpanel.components.layout import page_header, section
 from rxpanel.components.log_view import log_view, step_chips
+from rxpanel.components.tables import data_table
 from rxpanel.pages import page
 from rxpanel.state.app_detail import AppDetailState as S
 
@@ -27,13 +29,10 @@ def info(label: str, value) -> rx.Component:
 def header() -> rx.Component:
     a = S.app
     return rx.vstack(
-        rx.hstack(
-            rx.heading(a["name"], size="7"),
-            status_badge(a["status"], id="app-status"),
-            rx.spacer(),
+        page_header(
+            a["name"],
             rx.link(a["url"], href=a["url"], is_external=True),
-            align="center",
-            width="100%",
+            badge=status_badge(a["status"], id="app-status"),
             wrap="wrap",
         ),
         rx.flex(
@@ -107,51 +106,46 @@ def live_card() -> rx.Component:
     d = S.follow
     return rx.cond(
         d.contains("id"),
-        rx.card(
-            rx.vstack(
-                rx.hstack(
-                    rx.link(
-                        rx.heading("Deployment #", d["id"], size="4"),
-                        href="/deployments/" + d["id"],
-                        id="live-deployment",
-                    ),
-                    status_badge(d["status"], id="live-status"),
-                    rx.text(
-                        d["kind"],
-                        " · ",
-                        d["trigger"],
-                        " by ",
-                        d["by"],
-                        " · ",
-                        d["duration"],
-                        size="2",
-                        color_scheme="gray",
-                        id="live-trigger",
-                    ),
-                    align="center",
-                    wrap="wrap",
+        section(
+            rx.hstack(
+                rx.link(
+                    rx.heading("Deployment #", d["id"], size="4"),
+                    href="/deployments/" + d["id"],
+                    id="live-deployment",
                 ),
-                step_chips(S.steps),
-                rx.cond(
-                    d["reason"] != "",
-                    rx.callout(
-                        d["reason"],
-                        icon=rx.cond(d["status"] == "success", "circle_check", "info"),
-                        color_scheme=rx.cond(
-                            d["status"] == "success",
-                            "green",
-                            rx.cond(d["status"] == "failed", "red", "gray"),
-                        ),
-                        size="1",
-                        width="100%",
-                        id="live-reason",
-                    ),
+                status_badge(d["status"], id="live-status"),
+                rx.text(
+                    d["kind"],
+                    " · ",
+                    d["trigger"],
+                    " by ",
+                    d["by"],
+                    " · ",
+                    d["duration"],
+                    size="2",
+                    color_scheme="gray",
+                    id="live-trigger",
                 ),
-                log_view(S.lines, id="live-log"),
-                spacing="3",
-                width="100%",
+                align="center",
+                wrap="wrap",
             ),
-            width="100%",
+            step_chips(S.steps),
+            rx.cond(
+                d["reason"] != "",
+                rx.callout(
+                    d["reason"],
+                    icon=rx.cond(d["status"] == "success", "circle_check", "info"),
+                    color_scheme=rx.cond(
+                        d["status"] == "success",
+                        "green",
+                        rx.cond(d["status"] == "failed", "red", "gray"),
+                    ),
+                    size="1",
+                    width="100%",
+                    id="live-reason",
+                ),
+            ),
+            log_view(S.lines, id="live-log"),
         ),
         rx.card(
             rx.text(
@@ -226,36 +220,20 @@ def rollback_dialog() -> rx.Component:
 
 
 def releases_card() -> rx.Component:
-    return rx.card(
-        rx.vstack(
-            rx.heading("Releases", size="4"),
-            rx.cond(
-                S.releases.length() == 0,
-                rx.text("No release yet: the first deploy makes one.", color_scheme="gray"),
-            ),
-            rx.box(
-                rx.table.root(
-                    rx.table.header(
-                        rx.table.row(
-                            *[
-                                rx.table.column_header_cell(h)
-                                for h in ("Release", "Status", "Commit", "Last live", "Note", "")
-                            ]
-                        )
-                    ),
-                    rx.table.body(rx.foreach(S.releases, release_row)),
-                    size="1",
-                    width="100%",
-                    id="releases-table",
-                ),
-                overflow_x="auto",
-                width="100%",
-                display=rx.cond(S.releases.length() > 0, "block", "none"),
-            ),
-            spacing="3",
-            width="100%",
+    return section(
+        "Releases",
+        rx.cond(
+            S.releases.length() == 0,
+            rx.text("No release yet: the first deploy makes one.", color_scheme="gray"),
         ),
-        width="100%",
+        data_table(
+            ("Release", "Status", "Commit", "Last live", "Note", ""),
+            S.releases,
+            release_row,
+            size="1",
+            id="releases-table",
+            hide_empty=True,
+        ),
     )
 
 
@@ -274,45 +252,17 @@ def history_row(d: dict) -> rx.Component:
 
 
 def history_card() -> rx.Component:
-    return rx.card(
-        rx.vstack(
-            rx.heading("Deployments", size="4"),
-            rx.cond(
-                S.history.length() == 0,
-                rx.text("No deployments yet.", color_scheme="gray"),
-            ),
-            rx.box(
-                rx.table.root(
-                    rx.table.header(
-                        rx.table.row(
-                            *[
-                                rx.table.column_header_cell(h)
-                                for h in (
-                                    "#",
-                                    "Kind",
-                                    "Status",
-                                    "Trigger",
-                                    "Commit",
-                                    "When",
-                                    "Took",
-                                    "Outcome",
-                                )
-                            ]
-                        )
-                    ),
-                    rx.table.body(rx.foreach(S.history, history_row)),
-                    size="1",
-                    width="100%",
-                    id="history-table",
-                ),
-                overflow_x="auto",
-                width="100%",
-                display=rx.cond(S.history.length() > 0, "block", "none"),
-            ),
-            spacing="3",
-            width="100%",
+    return section(
+        "Deployments",
+        rx.cond(S.history.length() == 0, rx.text("No deployments yet.", color_scheme="gray")),
+        data_table(
+            ("#", "Kind", "Status", "Trigger", "Commit", "When", "Took", "Outcome"),
+            S.history,
+            history_row,
+            size="1",
+            id="history-table",
+            hide_empty=True,
         ),
-        width="100%",
     )
 
 
@@ -321,6 +271,17 @@ def stat(label: str, value, size: str = "5", **props) -> rx.Component:
         rx.text(label, size="1", color_scheme="gray"),
         rx.text(value, size=size, weight="bold", **props),
         spacing="0",
+    )
+
+
+def incident_row(i: dict) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.text(i["started"], size="1")),
+        rx.table.cell(rx.text(i["ended"], size="1")),
+        rx.table.cell(status_badge(i["state"])),
+        rx.table.cell(rx.text(i["cause"], size="1")),
+        rx.table.cell(rx.text(i["rolled_back"], size="1", color_scheme="orange")),
+        align="center",
     )
 
 
@@ -353,162 +314,98 @@ def health_card() -> rx.Component:
             color_scheme="gray",
         ),
     )
-    incidents = rx.cond(
-        S.incidents.length() > 0,
-        rx.table.root(
-            rx.table.header(
-                rx.table.row(
-                    *[
-                        rx.table.column_header_cell(c)
-                        for c in ("Started", "Ended", "State", "Cause", "")
-                    ]
-                )
+    return section(
+        rx.hstack(
+            rx.heading("Health", size="4"),
+            status_badge(h["state"], id="health-state"),
+            rx.text(h["every"], " · ", h["auto_rollback"], size="1", color_scheme="gray"),
+            rx.spacer(),
+            rx.button(
+                rx.icon("activity", size=14),
+                "Check now",
+                size="1",
+                variant="soft",
+                loading=S.checking,
+                on_click=S.check_now,
+                id="check-now",
             ),
-            rx.table.body(
-                rx.foreach(
-                    S.incidents,
-                    lambda i: rx.table.row(
-                        rx.table.cell(rx.text(i["started"], size="1")),
-                        rx.table.cell(rx.text(i["ended"], size="1")),
-                        rx.table.cell(status_badge(i["state"])),
-                        rx.table.cell(rx.text(i["cause"], size="1")),
-                        rx.table.cell(rx.text(i["rolled_back"], size="1", color_scheme="orange")),
-                        align="center",
-                    ),
-                )
-            ),
+            align="center",
+            width="100%",
+            wrap="wrap",
+        ),
+        rx.flex(
+            stat("Uptime 24 h", h["uptime_24h"], id="uptime-24h"),
+            stat("Uptime 7 d", h["uptime_7d"], id="uptime-7d"),
+            stat("Last check", h["last"], size="2"),
+            stat("Result", h["last_result"], size="2"),
+            spacing="6",
+            wrap="wrap",
+        ),
+        rx.box(chart, width="100%"),
+        rx.heading("Incidents", size="3"),
+        data_table(
+            ("Started", "Ended", "State", "Cause", ""),
+            S.incidents,
+            incident_row,
             size="1",
-            width="100%",
             id="incidents-table",
+            empty=rx.text("No incidents.", size="2", color_scheme="gray"),
         ),
-        rx.text("No incidents.", size="2", color_scheme="gray"),
     )
-    return rx.card(
-        rx.vstack(
-            rx.hstack(
-                rx.heading("Health", size="4"),
-                status_badge(h["state"], id="health-state"),
-                rx.text(h["every"], " · ", h["auto_rollback"], size="1", color_scheme="gray"),
-                rx.spacer(),
-                rx.button(
-                    rx.icon("activity", size=14),
-                    "Check now",
-                    size="1",
-                    variant="soft",
-                    loading=S.checking,
-                    on_click=S.check_now,
-                    id="check-now",
+
+
+def delivery_row(d: dict) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.text(d["at"], size="1", white_space="nowrap")),
+        rx.table.cell(d["provider"]),
+        rx.table.cell(d["event"]),
+        rx.table.cell(d["ref"]),
+        rx.table.cell(rx.code(d["commit"], variant="ghost", size="1")),
+        rx.table.cell(
+            rx.badge(
+                d["outcome"],
+                color_scheme=rx.match(
+                    d["outcome"], ("queued", "green"), ("rejected", "red"), "gray"
                 ),
-                align="center",
-                width="100%",
-                wrap="wrap",
-            ),
-            rx.flex(
-                stat("Uptime 24 h", h["uptime_24h"], id="uptime-24h"),
-                stat("Uptime 7 d", h["uptime_7d"], id="uptime-7d"),
-                stat("Last check", h["last"], size="2"),
-                stat("Result", h["last_result"], size="2"),
-                spacing="6",
-                wrap="wrap",
-            ),
-            rx.box(chart, width="100%"),
-            rx.heading("Incidents", size="3"),
-            rx.box(incidents, overflow_x="auto", width="100%"),
-            spacing="3",
-            width="100%",
+                variant="soft",
+            )
         ),
-        width="100%",
+        rx.table.cell(d["status"]),
+        rx.table.cell(
+            rx.cond(
+                d["deployment"] != "",
+                rx.link(d["detail"], href="/deployments/" + d["deployment"], size="1"),
+                rx.text(d["detail"], size="1", color_scheme="gray"),
+            )
+        ),
+        align="center",
     )
 
 
 def deliveries_card() -> rx.Component:
-    return rx.card(
-        rx.vstack(
-            rx.hstack(
-                rx.heading("Webhook deliveries", size="4"),
-                rx.code(S.health["hook"], variant="ghost"),
-                align="center",
-                wrap="wrap",
-            ),
-            rx.text(
-                "Point a GitHub, GitLab or Gitea/Forgejo push webhook at this path on the panel; "
-                "the secret: `rxpanel app webhook ",
-                S.app["name"],
-                "`.",
-                size="1",
-                color_scheme="gray",
-            ),
-            rx.cond(
-                S.deliveries.length() > 0,
-                rx.box(
-                    rx.table.root(
-                        rx.table.header(
-                            rx.table.row(
-                                *[
-                                    rx.table.column_header_cell(c)
-                                    for c in (
-                                        "When",
-                                        "Host",
-                                        "Event",
-                                        "Ref",
-                                        "Commit",
-                                        "Outcome",
-                                        "HTTP",
-                                        "Detail",
-                                    )
-                                ]
-                            )
-                        ),
-                        rx.table.body(
-                            rx.foreach(
-                                S.deliveries,
-                                lambda d: rx.table.row(
-                                    rx.table.cell(rx.text(d["at"], size="1", white_space="nowrap")),
-                                    rx.table.cell(d["provider"]),
-                                    rx.table.cell(d["event"]),
-                                    rx.table.cell(d["ref"]),
-                                    rx.table.cell(rx.code(d["commit"], variant="ghost", size="1")),
-                                    rx.table.cell(
-                                        rx.badge(
-                                            d["outcome"],
-                                            color_scheme=rx.match(
-                                                d["outcome"],
-                                                ("queued", "green"),
-                                                ("rejected", "red"),
-                                                "gray",
-                                            ),
-                                            variant="soft",
-                                        )
-                                    ),
-                                    rx.table.cell(d["status"]),
-                                    rx.table.cell(
-                                        rx.cond(
-                                            d["deployment"] != "",
-                                            rx.link(
-                                                d["detail"],
-                                                href="/deployments/" + d["deployment"],
-                                                size="1",
-                                            ),
-                                            rx.text(d["detail"], size="1", color_scheme="gray"),
-                                        )
-                                    ),
-                                    align="center",
-                                ),
-                            )
-                        ),
-                        size="1",
-                        width="100%",
-                        id="deliveries-table",
-                    ),
-                    overflow_x="auto",
-                    width="100%",
-                ),
-                rx.text("No deliveries yet.", size="2", color_scheme="gray"),
-            ),
-            spacing="3",
-            width="100%",
+    return section(
+        rx.hstack(
+            rx.heading("Webhook deliveries", size="4"),
+            rx.code(S.health["hook"], variant="ghost"),
+            align="center",
+            wrap="wrap",
         ),
-        width="100%",
+        rx.text(
+            "Point a GitHub, GitLab or Gitea/Forgejo push webhook at this path on the panel; "
+            "the secret: `rxpanel app webhook ",
+            S.app["name"],
+            "`.",
+            size="1",
+            color_scheme="gray",
+        ),
+        data_table(
+            ("When", "Host", "Event", "Ref", "Commit", "Outcome", "HTTP", "Detail"),
+            S.deliveries,
+            delivery_row,
+            size="1",
+            id="deliveries-table",
+            empty=rx.text("No deliveries yet.", size="2", color_scheme="gray"),
+        ),
     )
 
 

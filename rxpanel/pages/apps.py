@@ -5,7 +5,9 @@ from __future__ import annotations
 import reflex as rx
 
 from rxpanel import routes
-from rxpanel.components.forms import error_callout, field
+from rxpanel.components.forms import field, field_grid, form_dialog, labelled
+from rxpanel.components.layout import page_header
+from rxpanel.components.tables import data_table, empty_callout
 from rxpanel.pages import page
 from rxpanel.state.apps import AppsState
 
@@ -116,165 +118,97 @@ def env_editor() -> rx.Component:
 
 def app_dialog() -> rx.Component:
     f = AppsState.form
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title(rx.cond(AppsState.editing != "", "Edit app", "Add an app")),
-            rx.form(
-                rx.vstack(
-                    rx.grid(
-                        field(
-                            "Name",
-                            "name",
-                            f["name"],
-                            required=True,
-                            read_only=AppsState.editing != "",
-                            hint="lowercase letters, digits and -",
-                        ),
-                        rx.vstack(
-                            rx.text("Server", size="2", weight="medium"),
-                            rx.select(
-                                AppsState.server_names,
-                                name="server",
-                                default_value=f["server"],
-                                width="100%",
-                            ),
-                            spacing="1",
-                            width="100%",
-                        ),
-                        columns=rx.breakpoints(initial="1", sm="2"),
-                        spacing="3",
-                        width="100%",
-                    ),
-                    field(
-                        "Source: a git URL or a directory on the panel host",
-                        "source",
-                        f["source"],
-                        required=True,
-                        placeholder="https://github.com/you/app.git or /srv/src/app",
-                    ),
-                    rx.grid(
-                        field("Branch", "branch", f["branch"]),
-                        field(
-                            "Public URL",
-                            "url",
-                            f["url"],
-                            required=True,
-                            placeholder="https://app.example.com",
-                            hint="nginx answers here; baked into the frontend",
-                        ),
-                        columns=rx.breakpoints(initial="1", sm="2"),
-                        spacing="3",
-                        width="100%",
-                    ),
-                    rx.grid(
-                        field("Releases kept", "keep_releases", f["keep_releases"], kind="number"),
-                        field("Health path", "health_path", f["health_path"]),
-                        field(
-                            "Health timeout (s)",
-                            "health_timeout",
-                            f["health_timeout"],
-                            kind="number",
-                        ),
-                        field("Warm standby (min)", "standby_minutes", f["standby_minutes"]),
-                        columns=rx.breakpoints(initial="2", sm="4"),
-                        spacing="3",
-                        width="100%",
-                    ),
-                    rx.grid(
-                        field(
-                            "Check every (s)", "check_interval", f["check_interval"], kind="number"
-                        ),
-                        field("Check timeout (s)", "check_timeout", f["check_timeout"]),
-                        field(
-                            "Failures = down",
-                            "failure_threshold",
-                            f["failure_threshold"],
-                            kind="number",
-                        ),
-                        field("Watch after deploy (min)", "watch_minutes", f["watch_minutes"]),
-                        columns=rx.breakpoints(initial="2", sm="4"),
-                        spacing="3",
-                        width="100%",
-                    ),
-                    rx.hstack(
-                        rx.checkbox(
-                            name="auto_rollback", default_checked=f["auto_rollback"] == "True"
-                        ),
-                        rx.text(
-                            "Roll back by itself when it goes down within the watch window "
-                            "after a deploy",
-                            size="2",
-                        ),
-                    ),
-                    env_editor(),
-                    error_callout(AppsState.form_error),
-                    rx.hstack(
-                        rx.dialog.close(
-                            rx.button("Cancel", variant="soft", color_scheme="gray", type="button")
-                        ),
-                        rx.button("Save", type="submit", id="save-app"),
-                        justify="end",
-                        width="100%",
-                    ),
-                    spacing="3",
-                ),
-                on_submit=AppsState.save,
-                reset_on_submit=False,
-                id="app-form",
+    return form_dialog(
+        rx.cond(AppsState.editing != "", "Edit app", "Add an app"),
+        field_grid(
+            field(
+                "Name",
+                "name",
+                f["name"],
+                required=True,
+                read_only=AppsState.editing != "",
+                hint="lowercase letters, digits and -",
             ),
-            max_width="48em",
+            labelled(
+                "Server",
+                rx.select(
+                    AppsState.server_names,
+                    name="server",
+                    default_value=f["server"],
+                    width="100%",
+                ),
+            ),
         ),
-        open=AppsState.dialog_open,
+        field(
+            "Source: a git URL or a directory on the panel host",
+            "source",
+            f["source"],
+            required=True,
+            placeholder="https://github.com/you/app.git or /srv/src/app",
+        ),
+        field_grid(
+            field("Branch", "branch", f["branch"]),
+            field(
+                "Public URL",
+                "url",
+                f["url"],
+                required=True,
+                placeholder="https://app.example.com",
+                hint="nginx answers here; baked into the frontend",
+            ),
+        ),
+        field_grid(
+            field("Releases kept", "keep_releases", f["keep_releases"], kind="number"),
+            field("Health path", "health_path", f["health_path"]),
+            field("Health timeout (s)", "health_timeout", f["health_timeout"], kind="number"),
+            field("Warm standby (min)", "standby_minutes", f["standby_minutes"]),
+            initial="2",
+            sm="4",
+        ),
+        field_grid(
+            field("Check every (s)", "check_interval", f["check_interval"], kind="number"),
+            field("Check timeout (s)", "check_timeout", f["check_timeout"]),
+            field("Failures = down", "failure_threshold", f["failure_threshold"], kind="number"),
+            field("Watch after deploy (min)", "watch_minutes", f["watch_minutes"]),
+            initial="2",
+            sm="4",
+        ),
+        rx.hstack(
+            rx.checkbox(name="auto_rollback", default_checked=f["auto_rollback"] == "True"),
+            rx.text(
+                "Roll back by itself when it goes down within the watch window after a deploy",
+                size="2",
+            ),
+        ),
+        env_editor(),
+        error=AppsState.form_error,
+        submit="Save",
+        submit_id="save-app",
+        on_submit=AppsState.save,
+        form_id="app-form",
+        is_open=AppsState.dialog_open,
         on_open_change=AppsState.set_dialog_open,
+        max_width="48em",
     )
 
 
 @page(routes.APPS, "Apps", on_load=AppsState.load)
 def apps_page() -> rx.Component:
     return rx.vstack(
-        rx.hstack(
-            rx.heading("Apps", size="7"),
-            rx.spacer(),
-            rx.cond(
-                AppsState.can_deploy,
-                rx.button(rx.icon("plus"), "Add app", on_click=AppsState.open_add, id="add-app"),
-            ),
-            width="100%",
-            align="center",
+        page_header(
+            "Apps",
+            rx.button(rx.icon("plus"), "Add app", on_click=AppsState.open_add, id="add-app"),
+            when=AppsState.can_deploy,
         ),
-        rx.cond(
-            AppsState.rows.length() > 0,
-            rx.box(
-                rx.table.root(
-                    rx.table.header(
-                        rx.table.row(
-                            *[
-                                rx.table.column_header_cell(h)
-                                for h in (
-                                    "Name",
-                                    "Server",
-                                    "Source",
-                                    "URL",
-                                    "Release",
-                                    "Env vars",
-                                    "",
-                                )
-                            ]
-                        )
-                    ),
-                    rx.table.body(rx.foreach(AppsState.rows, app_row)),
-                    variant="surface",
-                    width="100%",
-                    id="apps-list",
-                ),
-                overflow_x="auto",
-                width="100%",
-            ),
-            rx.callout(
+        data_table(
+            ("Name", "Server", "Source", "URL", "Release", "Env vars", ""),
+            AppsState.rows,
+            app_row,
+            variant="surface",
+            id="apps-list",
+            empty=empty_callout(
                 "No apps yet. An app is a Reflex project (git URL or directory) and "
-                "the public URL it answers on.",
-                icon="info",
-                width="100%",
+                "the public URL it answers on."
             ),
         ),
         app_dialog(),

@@ -6,7 +6,8 @@ import reflex as rx
 
 from rxpanel import routes
 from rxpanel.components.badges import status_badge
-from rxpanel.components.layout import admins_only
+from rxpanel.components.layout import admins_only, page_header
+from rxpanel.components.tables import data_table, empty_callout
 from rxpanel.pages import page
 from rxpanel.state.audit import OUTCOMES
 from rxpanel.state.audit import AuditState as S
@@ -80,7 +81,7 @@ def filters() -> rx.Component:
 def audit_page() -> rx.Component:
     return admins_only(
         rx.vstack(
-            rx.heading("Audit log", size="7"),
+            page_header("Audit log"),
             rx.text(
                 "Every change and action in the panel, the CLI, the API and webhooks, newest "
                 "first. It is append-only.",
@@ -88,23 +89,14 @@ def audit_page() -> rx.Component:
                 color_scheme="gray",
             ),
             filters(),
-            rx.cond(
-                S.rows.length() > 0,
-                rx.box(
-                    rx.table.root(
-                        rx.table.header(
-                            rx.table.row(*[rx.table.column_header_cell(h) for h in HEADERS])
-                        ),
-                        rx.table.body(rx.foreach(S.rows, audit_row)),
-                        size="1",
-                        variant="surface",
-                        width="100%",
-                        id="audit-table",
-                    ),
-                    overflow_x="auto",
-                    width="100%",
-                ),
-                rx.callout("No entries match.", icon="info", width="100%", id="audit-empty"),
+            data_table(
+                HEADERS,
+                S.rows,
+                audit_row,
+                size="1",
+                variant="surface",
+                id="audit-table",
+                empty=empty_callout("No entries match.", id="audit-empty"),
             ),
             rx.hstack(
                 rx.text(

@@ -6,6 +6,7 @@ import reflex as rx
 
 from rxpanel import routes
 from rxpanel.components.badges import status_badge
+from rxpanel.components.layout import page_header
 from rxpanel.components.log_view import log_view, steps_table
 from rxpanel.pages import page
 from rxpanel.state.deployment import DeploymentState as S
@@ -22,13 +23,10 @@ def deployment_page() -> rx.Component:
         S.missing != "",
         rx.callout(S.missing, icon="triangle_alert", color_scheme="red"),
         rx.vstack(
-            rx.hstack(
-                rx.heading("Deployment #", d["id"], size="7"),
-                status_badge(d["status"], id="deployment-status"),
-                rx.spacer(),
+            page_header(
+                ("Deployment #", d["id"]),
                 rx.link("← ", d["app"], href="/apps/" + d["app"]),
-                align="center",
-                width="100%",
+                badge=status_badge(d["status"], id="deployment-status"),
             ),
             rx.cond(
                 d["reason"] != "",

@@ -6,6 +6,8 @@ import reflex as rx
 
 from rxpanel import routes
 from rxpanel.components.badges import status_badge
+from rxpanel.components.layout import page_header
+from rxpanel.components.tables import data_table
 from rxpanel.pages import page
 from rxpanel.state.overview import OverviewState
 
@@ -89,44 +91,18 @@ def app_row(row: dict) -> rx.Component:
 @page(routes.OVERVIEW, "Overview", on_load=OverviewState.load)
 def overview() -> rx.Component:
     return rx.vstack(
-        rx.hstack(
-            rx.heading("Overview", size="7"),
-            rx.spacer(),
-            rx.cond(
-                OverviewState.can_deploy,
-                rx.link(rx.button(rx.icon("plus"), "Add app", variant="soft"), href=routes.APPS),
-            ),
-            width="100%",
-            align="center",
+        page_header(
+            "Overview",
+            rx.link(rx.button(rx.icon("plus"), "Add app", variant="soft"), href=routes.APPS),
+            when=OverviewState.can_deploy,
         ),
-        rx.cond(
-            OverviewState.rows.length() > 0,
-            rx.box(
-                rx.table.root(
-                    rx.table.header(
-                        rx.table.row(
-                            *[
-                                rx.table.column_header_cell(h)
-                                for h in (
-                                    "App",
-                                    "Status",
-                                    "Release",
-                                    "Last deploy",
-                                    "Server",
-                                    "URL",
-                                )
-                            ]
-                        )
-                    ),
-                    rx.table.body(rx.foreach(OverviewState.rows, app_row)),
-                    variant="surface",
-                    width="100%",
-                    id="apps-table",
-                ),
-                overflow_x="auto",
-                width="100%",
-            ),
-            rx.cond(OverviewState.loaded, empty_state()),
+        data_table(
+            ("App", "Status", "Release", "Last deploy", "Server", "URL"),
+            OverviewState.rows,
+            app_row,
+            variant="surface",
+            id="apps-table",
+            empty=rx.cond(OverviewState.loaded, empty_state()),
         ),
         spacing="4",
         width="100%",

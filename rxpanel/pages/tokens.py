@@ -7,7 +7,9 @@ import reflex as rx
 
 from rxpanel import routes
 from rxpanel.components.badges import status_badge
-from rxpanel.components.forms import confirm, error_callout, field
+from rxpanel.components.forms import confirm, field, form_dialog, labelled
+from rxpanel.components.layout import page_header
+from rxpanel.components.tables import data_table, empty_callout
 from rxpanel.pages import page
 from rxpanel.state.tokens import TokensState as S
 
@@ -58,66 +60,42 @@ def token_row(row: dict) -> rx.Component:
 
 
 def new_dialog() -> rx.Component:
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title("New API token"),
-            rx.form(
-                rx.vstack(
-                    field(
-                        "Name",
-                        "token_name",
-                        required=True,
-                        placeholder="ci-deploys",
-                        hint="what uses it, to tell tokens apart",
-                    ),
-                    rx.vstack(
-                        rx.text("Scope", size="2", weight="medium"),
-                        rx.select(
-                            S.scopes,
-                            name="scope",
-                            default_value="read",
-                            position="popper",
-                            id="field-scope",
-                        ),
-                        rx.text(
-                            "read: look · deploy: deploy and roll back · admin: everything; "
-                            "never more than your role (",
-                            S.role,
-                            ")",
-                            size="1",
-                            color_scheme="gray",
-                        ),
-                        spacing="1",
-                        width="100%",
-                    ),
-                    field(
-                        "Expires after (days)",
-                        "expires_days",
-                        kind="number",
-                        placeholder="never",
-                        hint="empty: no expiry; at most 3650",
-                        min="1",
-                        max="3650",
-                    ),
-                    error_callout(S.new_error),
-                    rx.hstack(
-                        rx.dialog.close(
-                            rx.button("Cancel", variant="soft", color_scheme="gray", type="button")
-                        ),
-                        rx.button("Issue token", type="submit", id="issue-token"),
-                        justify="end",
-                        width="100%",
-                    ),
-                    spacing="3",
-                ),
-                on_submit=S.issue,
-                reset_on_submit=False,
-                id="token-form",
-            ),
-            max_width="30em",
+    return form_dialog(
+        "New API token",
+        field(
+            "Name",
+            "token_name",
+            required=True,
+            placeholder="ci-deploys",
+            hint="what uses it, to tell tokens apart",
         ),
-        open=S.new_open,
+        labelled(
+            "Scope",
+            rx.select(
+                S.scopes, name="scope", default_value="read", position="popper", id="field-scope"
+            ),
+            "read: look · deploy: deploy and roll back · admin: everything; "
+            "never more than your role (",
+            S.role,
+            ")",
+        ),
+        field(
+            "Expires after (days)",
+            "expires_days",
+            kind="number",
+            placeholder="never",
+            hint="empty: no expiry; at most 3650",
+            min="1",
+            max="3650",
+        ),
+        error=S.new_error,
+        submit="Issue token",
+        submit_id="issue-token",
+        on_submit=S.issue,
+        form_id="token-form",
+        is_open=S.new_open,
         on_open_change=S.set_new_open,
+        max_width="30em",
     )
 
 
@@ -172,12 +150,9 @@ def issued_dialog() -> rx.Component:
 @page(routes.TOKENS, "API tokens", on_load=S.load)
 def tokens_page() -> rx.Component:
     return rx.vstack(
-        rx.hstack(
-            rx.heading("API tokens", size="7"),
-            rx.spacer(),
+        page_header(
+            "API tokens",
             rx.button(rx.icon("key-round"), "New token", on_click=S.open_new, id="new-token"),
-            width="100%",
-            align="center",
         ),
         rx.text(
             "For scripts and the remote CLI. A token never allows more than its owner's role, "
@@ -186,25 +161,13 @@ def tokens_page() -> rx.Component:
             size="2",
             color_scheme="gray",
         ),
-        rx.cond(
-            S.rows.length() > 0,
-            rx.box(
-                rx.table.root(
-                    rx.table.header(
-                        rx.table.row(
-                            rx.cond(S.is_admin, rx.table.column_header_cell("Owner")),
-                            *[rx.table.column_header_cell(h) for h in HEADERS],
-                        )
-                    ),
-                    rx.table.body(rx.foreach(S.rows, token_row)),
-                    variant="surface",
-                    width="100%",
-                    id="tokens-table",
-                ),
-                overflow_x="auto",
-                width="100%",
-            ),
-            rx.callout("No tokens yet.", icon="info", width="100%", id="no-tokens"),
+        data_table(
+            (rx.cond(S.is_admin, rx.table.column_header_cell("Owner")), *HEADERS),
+            S.rows,
+            token_row,
+            variant="surface",
+            id="tokens-table",
+            empty=empty_callout("No tokens yet.", id="no-tokens"),
         ),
         new_dialog(),
         issued_dialog(),

@@ -6,8 +6,9 @@ import reflex as rx
 
 from rxpanel import routes
 from rxpanel.components.badges import status_badge
-from rxpanel.components.forms import confirm, error_callout, field
-from rxpanel.components.layout import admins_only
+from rxpanel.components.forms import confirm, field, form_dialog, labelled
+from rxpanel.components.layout import admins_only, page_header
+from rxpanel.components.tables import data_table
 from rxpanel.models import ROLES
 from rxpanel.pages import page
 from rxpanel.state.users import UsersState as S
@@ -82,103 +83,70 @@ def user_row(row: dict) -> rx.Component:
 
 
 def add_dialog() -> rx.Component:
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title("Add a user"),
-            rx.form(
-                rx.vstack(
-                    field(
-                        "User name",
-                        "username",
-                        required=True,
-                        hint="2-64 of a-z 0-9 . _ @ + -",
-                        auto_complete="off",
-                    ),
-                    field(
-                        "Initial password",
-                        "initial_password",
-                        kind="password",
-                        required=True,
-                        hint="at least 8 characters; they can change it from the user menu",
-                        auto_complete="new-password",
-                    ),
-                    rx.vstack(
-                        rx.text("Role", size="2", weight="medium"),
-                        role_select(
-                            name="role", default_value="viewer", position="popper", id="field-role"
-                        ),
-                        rx.text(ROLE_HINT, size="1", color_scheme="gray"),
-                        spacing="1",
-                        width="100%",
-                    ),
-                    error_callout(S.add_error),
-                    rx.hstack(
-                        rx.dialog.close(
-                            rx.button("Cancel", variant="soft", color_scheme="gray", type="button")
-                        ),
-                        rx.button("Add user", type="submit", id="save-user"),
-                        justify="end",
-                        width="100%",
-                    ),
-                    spacing="3",
-                ),
-                on_submit=S.add,
-                reset_on_submit=False,
-                id="user-form",
-            ),
-            max_width="30em",
+    return form_dialog(
+        "Add a user",
+        field(
+            "User name",
+            "username",
+            required=True,
+            hint="2-64 of a-z 0-9 . _ @ + -",
+            auto_complete="off",
         ),
-        open=S.add_open,
+        field(
+            "Initial password",
+            "initial_password",
+            kind="password",
+            required=True,
+            hint="at least 8 characters; they can change it from the user menu",
+            auto_complete="new-password",
+        ),
+        labelled(
+            "Role",
+            role_select(name="role", default_value="viewer", position="popper", id="field-role"),
+            ROLE_HINT,
+        ),
+        error=S.add_error,
+        submit="Add user",
+        submit_id="save-user",
+        on_submit=S.add,
+        form_id="user-form",
+        is_open=S.add_open,
         on_open_change=S.set_add_open,
+        max_width="30em",
     )
 
 
 def reset_dialog() -> rx.Component:
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title("Reset the password of ", S.reset_user),
-            rx.dialog.description(
-                "Give them the new password by a safe channel; they can change it "
-                "from the user menu.",
-                size="2",
-                color_scheme="gray",
-            ),
-            rx.form(
-                rx.vstack(
-                    field(
-                        "New password",
-                        "reset_password",
-                        kind="password",
-                        required=True,
-                        auto_complete="new-password",
-                    ),
-                    field(
-                        "New password again",
-                        "reset_confirm",
-                        kind="password",
-                        required=True,
-                        auto_complete="new-password",
-                    ),
-                    error_callout(S.reset_error),
-                    rx.hstack(
-                        rx.dialog.close(
-                            rx.button("Cancel", variant="soft", color_scheme="gray", type="button")
-                        ),
-                        rx.button("Reset password", type="submit", id="save-reset"),
-                        justify="end",
-                        width="100%",
-                    ),
-                    spacing="3",
-                    margin_top="1em",
-                ),
-                on_submit=S.reset_password,
-                reset_on_submit=False,
-                id="reset-form",
-            ),
-            max_width="28em",
+    return form_dialog(
+        ("Reset the password of ", S.reset_user),
+        field(
+            "New password",
+            "reset_password",
+            kind="password",
+            required=True,
+            auto_complete="new-password",
         ),
-        open=S.reset_user != "",
+        field(
+            "New password again",
+            "reset_confirm",
+            kind="password",
+            required=True,
+            auto_complete="new-password",
+        ),
+        description=rx.dialog.description(
+            "Give them the new password by a safe channel; they can change it from the user menu.",
+            size="2",
+            color_scheme="gray",
+        ),
+        error=S.reset_error,
+        submit="Reset password",
+        submit_id="save-reset",
+        on_submit=S.reset_password,
+        form_id="reset-form",
+        is_open=S.reset_user != "",
         on_open_change=S.close_reset,
+        max_width="28em",
+        margin_top="1em",
     )
 
 
@@ -186,12 +154,9 @@ def reset_dialog() -> rx.Component:
 def users_page() -> rx.Component:
     return admins_only(
         rx.vstack(
-            rx.hstack(
-                rx.heading("Users", size="7"),
-                rx.spacer(),
+            page_header(
+                "Users",
                 rx.button(rx.icon("user-plus"), "Add user", on_click=S.open_add, id="add-user"),
-                width="100%",
-                align="center",
             ),
             rx.text(ROLE_HINT, size="2", color_scheme="gray"),
             rx.cond(
@@ -204,23 +169,12 @@ def users_page() -> rx.Component:
                     id="users-error",
                 ),
             ),
-            rx.box(
-                rx.table.root(
-                    rx.table.header(
-                        rx.table.row(
-                            *[
-                                rx.table.column_header_cell(h)
-                                for h in ("User", "Role", "Status", "Last login", "")
-                            ]
-                        )
-                    ),
-                    rx.table.body(rx.foreach(S.rows, user_row)),
-                    variant="surface",
-                    width="100%",
-                    id="users-table",
-                ),
-                overflow_x="auto",
-                width="100%",
+            data_table(
+                ("User", "Role", "Status", "Last login", ""),
+                S.rows,
+                user_row,
+                variant="surface",
+                id="users-table",
             ),
             add_dialog(),
             reset_dialog(),

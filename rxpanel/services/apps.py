@@ -15,6 +15,22 @@ from rxpanel.services import Conflict, NotFound
 FIRST_BACKEND_PORT = 8100
 
 
+# An app's settings beyond where it runs and what it is: the CLI's `app add` and
+# `app update` flags and the panel's app form both offer exactly these.
+SETTINGS = (
+    "branch",
+    "keep_releases",
+    "health_path",
+    "health_timeout",
+    "standby_minutes",
+    "check_interval",
+    "check_timeout",
+    "failure_threshold",
+    "auto_rollback",
+    "watch_minutes",
+)
+
+
 @dataclass
 class AppInput:
     name: str

@@ -4,39 +4,25 @@ and a saved value is never sent back to the browser."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import reflex as rx
 
 from rxpanel import routes
 from rxpanel.services import ServiceError, apps, servers, views
+from rxpanel.services.apps import SETTINGS
 from rxpanel.state.auth import AuthState, authorized, record
 from rxpanel.validate import ValidationError
 
+# The app form's fields: name, server, source and url, then the settings the CLI's
+# flags have too (SETTINGS), each defaulting as rxpanel.services.apps.AppInput does.
 DEFAULTS = {
     "name": "",
     "server": "",
     "source": "",
-    "branch": "main",
     "url": "",
-    "keep_releases": "5",
-    "health_path": "/ping",
-    "health_timeout": "60",
-    "standby_minutes": "15",
-    "check_interval": "30",
-    "check_timeout": "5",
-    "failure_threshold": "3",
-    "auto_rollback": "True",
-    "watch_minutes": "5",
+    **{f.name: str(f.default) for f in dataclasses.fields(apps.AppInput) if f.name in SETTINGS},
 }
-SETTINGS = (
-    "keep_releases",
-    "health_path",
-    "health_timeout",
-    "standby_minutes",
-    "check_interval",
-    "check_timeout",
-    "failure_threshold",
-    "watch_minutes",
-)
 
 
 class AppsState(AuthState):
@@ -100,8 +86,7 @@ class AppsState(AuthState):
             server=form.get("server", ""),
             source=form.get("source", ""),
             url=form.get("url", ""),
-            branch=form.get("branch", "main"),
-            **{k: form.get(k, DEFAULTS[k]) for k in SETTINGS},
+            **{k: form.get(k, DEFAULTS[k]) for k in SETTINGS if k != "auto_rollback"},
             auto_rollback=bool(form.get("auto_rollback")),  # an unticked box is not sent
         )
         try:
