@@ -126,8 +126,8 @@ def record(results: list[Result]) -> list[Change]:
             )
             s.add(app)
             after, incident = app.health_state, open_incidents.get(app.id)
-            if after == before:
-                continue
+            if after == before or (before is None and after == "healthy"):
+                continue  # a first passing check is not news (nor a recovery)
             cause = r.error or "checks pass again"
             if after in ("degraded", "down"):
                 if incident is None:

@@ -74,6 +74,13 @@ def test_targets_are_deployed_apps_with_their_health_url(app):
     assert health.intervals() == [30]
 
 
+def test_a_first_passing_check_is_not_news(app):
+    assert apps.get("demo").health_state is None
+    assert health.record([result(app, True)]) == []
+    assert apps.get("demo").health_state == "healthy"
+    assert health.incidents(app.id) == []
+
+
 def test_going_down_opens_one_incident_and_recovery_closes_it(app):
     assert health.record([result(app, False, "HTTP 500")])[0].after == "degraded"
     changes = health.record([result(app, False, "HTTP 500")])
