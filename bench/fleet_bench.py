@@ -71,6 +71,8 @@ def main() -> int:
         for i in range(1, args.servers):
             apps.add_server("fleet", f"box{i}")
 
+        steps: dict[str, list[dict[str, float]]] = {"single": [], "fleet": []}
+
         def deploy(name: str) -> float:
             app = apps.get(name)
             dep = deployments.trigger(app.id, trigger="cli", by="bench")
@@ -78,6 +80,7 @@ def main() -> int:
             dep = deployments.get(dep.id)
             if dep.status != "success":
                 raise SystemExit(f"{name}: {dep.reason}")
+            steps[name].append({s.name: s.duration or 0 for s in deployments.steps(dep.id)})
             return (dep.finished_at - dep.started_at).total_seconds()
 
         print("cold deploys (the server venvs are made)...", flush=True)
@@ -107,6 +110,11 @@ def main() -> int:
         f"  code redeploy (median):   1: {one:.2f} s   {args.servers}: {many:.2f} s   "
         f"ratio {many / one:.2f}  (all: {', '.join(f'{x:.2f}' for x in warm['fleet'])})"
     )
+    print("  code redeploy steps, median s (1 server / fleet):")
+    warm_steps = {k: v[1:] for k, v in steps.items()}  # [0] is the cold deploy
+    for step in warm_steps["fleet"][0]:
+        a, b = (statistics.median(x.get(step, 0) for x in warm_steps[k]) for k in warm_steps)
+        print(f"    {step:16} {a:6.2f} / {b:6.2f}")
     print(
         f"target: deploy to {args.servers} servers <= 1.5x one: "
         f"{'PASS' if many <= 1.5 * one else 'MISS'} (code redeploy)"

@@ -19,10 +19,14 @@ from pathlib import Path
 from rxpanel import settings
 from rxpanel.secrets import redact
 
-BUILD_FORMAT = "1"  # bump when the export command or its settings change
+BUILD_FORMAT = "2"  # bump when the export command or its settings change
 KEEP_CACHED_BUILDS = 8
 COPY_IGNORE = shutil.ignore_patterns(".web", ".states", ".venv", "__pycache__", "*.pyc", ".git")
 KEEP_IN_WORKSPACE = (".web", ".states", "reflex.lock")  # build caches between exports
+STALE_BACKEND_FILES = tuple(
+    f".web/backend/{name}"
+    for name in ("stateful_pages.json", "bundled_libraries.json", "upload_is_used")
+)
 
 Log = Callable[[str], None]
 
@@ -268,19 +272,30 @@ def ensure_build_venv(source: Source, log: Log) -> Path:
 
 
 def export(
-    app: str, source: Source, venv: Path, *, url: str, env: dict[str, str], log: Log
+    app: str,
+    source: Source,
+    venv: Path,
+    *,
+    url: str,
+    env: dict[str, str],
+    log: Log,
+    backend_ready: Callable[[Path], None] = lambda zip_path: None,
 ) -> Build:
-    """`reflex export` with REFLEX_API_URL baked in, or the cached result."""
+    """`reflex export` with REFLEX_API_URL baked in, or the cached result.
+
+    The backend (the app's Python files, zipped in a moment) is exported first and
+    handed to `backend_ready`, so it can start on the servers while the frontend
+    compiles and bundles."""
     key = build_key(commit=source.commit, req_hash=source.req_hash, url=url, env=env)
     cache = workspace(app) / "cache"
     out = cache / key
     if (out / "done").exists():
         os.utime(out)
         log(f"reusing build {key} (same source and settings)")
+        backend_ready(out / "backend.zip")
         return Build(key=key, dir=out, cached=True)
-    tmp = cache / f"{key}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    shutil.rmtree(out, ignore_errors=True)  # a build that failed half-way
+    out.mkdir(parents=True)
     run_env = {
         **_clean_env(),
         **env,
@@ -290,21 +305,26 @@ def export(
         "REFLEX_USE_NPM": "1",
         "REFLEX_TELEMETRY_ENABLED": "false",
     }
-    _run(
-        [str(venv / "bin" / "reflex"), "export", "--env", "prod", "--zip-dest-dir", str(tmp)],
-        cwd=source.path,
-        env=run_env,
-        log=log,
-        secrets=list(env.values()),
-        timeout=1800,
-        what="reflex export",
-    )
-    for name in ("frontend.zip", "backend.zip"):
-        if not (tmp / name).is_file():
-            raise BuildError(f"reflex export did not produce {name}")
-    (tmp / "done").write_text(json.dumps({"commit": source.commit, "url": url}))
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
+    # What the last compile left for the backend (the routes with state, the bundled
+    # libraries) may not hold for this commit: without it, the backend works them out.
+    for stale in STALE_BACKEND_FILES:
+        (source.path / stale).unlink(missing_ok=True)
+    for part in ("backend", "frontend"):
+        _run(
+            [str(venv / "bin" / "reflex"), "export", "--env", "prod", f"--{part}-only"]
+            + ["--zip-dest-dir", str(out)],
+            cwd=source.path,
+            env=run_env,
+            log=log,
+            secrets=list(env.values()),
+            timeout=1800,
+            what=f"reflex export ({part})",
+        )
+        if not (out / f"{part}.zip").is_file():
+            raise BuildError(f"reflex export did not produce {part}.zip")
+        if part == "backend":
+            backend_ready(out / "backend.zip")
+    (out / "done").write_text(json.dumps({"commit": source.commit, "url": url}))
     _prune(cache)
     return Build(key=key, dir=out, cached=False)
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from rxpanel.deploy import build as builder
 from rxpanel.deploy.commands import AppLayout, lock, nginx, other_color, release, standby
@@ -195,37 +196,85 @@ def _deploy(run: Run) -> str:
     # the server venvs (DESIGN step 3). Leaving the pool waits for it, so no step
     # of this deployment logs after its outcome.
     with ThreadPoolExecutor(1) as pool:
-        build = None if cached else pool.submit(_build, run, source)
+        building = None if cached else Building.start(pool, run, source)
         with _locked(run):
             if cached and all(_has(t, cached.id) for t in run.targets):
                 log.line(f"release {cached.id} already holds this build: no build, no upload")
-                rel = cached
+                deployments.set_fields(run.dep.id, release_id=cached.id)
+                _activate(run, cached)
             else:
-                rel = _upload(run, source, key, build or pool.submit(_build, run, source))
-            deployments.set_fields(run.dep.id, release_id=rel.id)
-            _activate(run, rel)
+                _deploy_new(run, source, key, building or Building.start(pool, run, source))
     color = apps.get_by_id(app.id).live_color
-    return f"release {rel.id} ({short(source.commit)}) is live on {color}{_where(run)}"
+    rel_id = deployments.get(run.dep.id).release_id
+    return f"release {rel_id} ({short(source.commit)}) is live on {color}{_where(run)}"
 
 
 def _has(target: Target, release_id: str) -> bool:
     return target.run(release.exists(target.layout, release_id), "check release", check=False).ok
 
 
-def _build(run: Run, source: builder.Source) -> builder.Build:
+@dataclass
+class Building:
+    """A build under way. Its backend is ready seconds before its frontend."""
+
+    backend: Future  # the backend zip's Path
+    done: Future  # the builder.Build
+
+    @classmethod
+    def start(cls, pool: ThreadPoolExecutor, run: Run, source: builder.Source) -> Building:
+        backend: Future = Future()
+        return cls(backend, pool.submit(_build, run, source, backend))
+
+    def backend_zip(self) -> Path:
+        try:
+            return self.backend.result()
+        except DeployFailed:
+            self.done.result()  # raises the build's own error
+            raise
+
+
+def _build(run: Run, source: builder.Source, backend: Future) -> builder.Build:
     with run.log.step("build"):
         try:
             venv = builder.ensure_build_venv(source, run.log.output)
             return builder.export(
-                run.app.name, source, venv, url=run.app.url, env=run.env, log=run.log.output
+                run.app.name,
+                source,
+                venv,
+                url=run.app.url,
+                env=run.env,
+                log=run.log.output,
+                backend_ready=backend.set_result,
             )
         except builder.BuildError as e:
             raise DeployFailed(str(e)) from None
+        finally:
+            if not backend.done():
+                backend.set_exception(DeployFailed("the build stopped"))
 
 
-def _upload(run: Run, source: builder.Source, key: str, build: Future) -> Release:
-    """Make the server venvs (while the build runs), then upload and unpack the build
-    everywhere; migrations run once, on the primary server."""
+def _deploy_new(run: Run, source: builder.Source, key: str, building: Building) -> None:
+    """The new release starts on the idle colour and passes the health gate with its
+    backend while its frontend is still being built; then the frontend goes up and
+    nginx switches."""
+    rel = _upload_backend(run, source, key, building)
+    try:
+        try:
+            idle = _start_and_gate(run, rel)
+        except DeployFailed as failed:
+            # code that will not start often will not build either: then the build's
+            # own error is the reason to tell
+            raise building.done.exception() or failed from None
+        _upload_frontend(run, rel, building.done.result())
+    except Exception as e:
+        releases.set_status(rel.id, "bad", str(e))  # never complete: it cannot come back
+        raise
+    _go_live(run, rel, idle)
+
+
+def _upload_backend(run: Run, source: builder.Source, key: str, building: Building) -> Release:
+    """Make the server venvs (while the build runs), then upload the backend and its
+    launcher everywhere; migrations run once, on the primary server."""
     log, app = run.log, run.app
 
     def venv(t: Target) -> None:
@@ -242,7 +291,7 @@ def _upload(run: Run, source: builder.Source, key: str, build: Future) -> Releas
             )
 
     run.each(venv, "making the server venv")
-    made = build.result()
+    backend_zip = building.backend_zip()
     rel_id = releases.new_id()
     releases.create(
         id=rel_id,
@@ -253,14 +302,44 @@ def _upload(run: Run, source: builder.Source, key: str, build: Future) -> Releas
         env_enc=encrypt(json.dumps(run.env)),
         env_hash=builder.env_hash(run.env),
     )
+    deployments.set_fields(run.dep.id, release_id=rel_id)
+    meta = render_release_json(
+        id=rel_id,
+        app=app.name,
+        commit=source.commit,
+        build=key,
+        requirements=source.req_hash,
+        url=app.url,
+        deployment=run.dep.id,
+    )
 
     def send(t: Target) -> None:
-        t.undo.append(release.remove(t.layout, [rel_id]))
-        with log.step(f"upload{_suffix(t)}"):
-            _send(run, t, made, rel_id, source, key)
+        t.undo.append(release.remove(t.layout, [rel_id]))  # until the frontend is there
+        rel_dir = t.layout.release(rel_id)
+        with log.step(f"upload backend{_suffix(t)}"):
+            _send_zip(run, t, backend_zip, lambda z: release.unpack_backend(t.layout, rel_id, z))
+            files = [
+                (render_env_file(run.env, app.url), f"{rel_dir}/env", 0o600),
+                (
+                    render_run_script(
+                        app=app.name,
+                        release=rel_id,
+                        release_dir=rel_dir,
+                        venv=t.layout.venv(source.req_hash),
+                        home=f"{t.layout.shared}/home",
+                    ),
+                    f"{rel_dir}/run.sh",
+                    0o755,
+                ),
+                (meta, f"{rel_dir}/release.json.part", 0o644),  # named when complete
+            ]
+            for text, path, mode in files:
+                try:
+                    t.remote.put_bytes(text.encode(), path, mode)
+                except RemoteError as e:
+                    raise DeployFailed(f"{t.tag}{e}") from None
 
     run.each(send, "the upload")
-    releases.set_status(rel_id, "ready")
     with log.step("migrate"):
         run.primary.run(
             venv_cmd.migrate(run.primary.layout, rel_id, source.req_hash),
@@ -268,70 +347,43 @@ def _upload(run: Run, source: builder.Source, key: str, build: Future) -> Releas
             on_line=log.output,
             timeout=600,
         )
-    for t in run.targets:
-        t.undo.remove(release.remove(t.layout, [rel_id]))
     return releases.get(rel_id)
 
 
-def _send(
-    run: Run, t: Target, made: builder.Build, rel_id: str, source: builder.Source, key: str
-) -> None:
-    app, layout = run.app, t.layout
-    started = time.monotonic()
-    size = made.frontend_zip.stat().st_size + made.backend_zip.stat().st_size
-    # the zips, and what they unpack to (about three times their size), must fit
-    free = t.run(release.free_kib(layout), "checking free space").stdout.strip()
+def _upload_frontend(run: Run, rel: Release, made: builder.Build) -> None:
+    """The static frontend into the release everywhere; then the release is complete."""
+
+    def send(t: Target) -> None:
+        with run.log.step(f"upload frontend{_suffix(t)}"):
+            _send_zip(
+                run, t, made.frontend_zip, lambda z: release.unpack_frontend(t.layout, rel.id, z)
+            )
+        t.undo.remove(release.remove(t.layout, [rel.id]))
+
+    run.each(send, "the upload")
+    releases.set_status(rel.id, "ready")
+
+
+def _send_zip(run: Run, t: Target, zip_path: Path, unpack: Callable[[str], str]) -> None:
+    """Upload one zip of the build and unpack it (`unpack` is given the upload's path)."""
+    started, size = time.monotonic(), zip_path.stat().st_size
+    # the zip, and what it unpacks to (about three times its size), must fit
+    free = t.run(release.free_kib(t.layout), "checking free space").stdout.strip()
     if free.isdigit() and int(free) * 1024 < size * 4:
         raise DeployFailed(
             f"{t.tag}not enough disk space on the server: {int(free) / 1024:.1f} MB "
-            f"free in {layout.dir}, about {size * 4 / 1e6:.1f} MB needed"
+            f"free in {t.layout.dir}, about {size * 4 / 1e6:.1f} MB needed"
         )
-    zips = {}
-    for part in ("frontend", "backend"):
-        zips[part] = f"{layout.tmp}/{rel_id}.{part}.zip"
-        try:
-            t.remote.put_file(
-                str(made.dir / f"{part}.zip"), zips[part], label=f"upload of {part}.zip"
-            )
-        except RemoteError as e:
-            raise DeployFailed(f"{t.tag}{e}") from None
-    run.log.line(f"{t.tag}uploaded {size / 1e6:.1f} MB in {time.monotonic() - started:.2f} s")
-    t.run(
-        release.unpack(layout, rel_id, zips["frontend"], zips["backend"]), "unpacking the release"
+    remote_zip = f"{t.layout.tmp}/{zip_path.parent.name}.{zip_path.name}"
+    try:
+        t.remote.put_file(str(zip_path), remote_zip, label=f"upload of {zip_path.name}")
+    except RemoteError as e:
+        raise DeployFailed(f"{t.tag}{e}") from None
+    run.log.line(
+        f"{t.tag}uploaded {zip_path.name} ({size / 1e6:.2f} MB) "
+        f"in {time.monotonic() - started:.2f} s"
     )
-    rel_dir = layout.release(rel_id)
-    files = [
-        (render_env_file(run.env, app.url), f"{rel_dir}/env", 0o600),
-        (
-            render_run_script(
-                app=app.name,
-                release=rel_id,
-                release_dir=rel_dir,
-                venv=layout.venv(source.req_hash),
-                home=f"{layout.shared}/home",
-            ),
-            f"{rel_dir}/run.sh",
-            0o755,
-        ),
-        (
-            render_release_json(
-                id=rel_id,
-                app=app.name,
-                commit=source.commit,
-                build=key,
-                requirements=source.req_hash,
-                url=app.url,
-                deployment=run.dep.id,
-            ),
-            f"{rel_dir}/release.json",
-            0o644,
-        ),
-    ]
-    for text, path, mode in files:
-        try:
-            t.remote.put_bytes(text.encode(), path, mode)
-        except RemoteError as e:
-            raise DeployFailed(f"{t.tag}{e}") from None
+    t.run(unpack(remote_zip), f"unpacking {zip_path.name}")
 
 
 def _suffix(t: Target) -> str:
@@ -478,9 +530,15 @@ def _unlock(run: Run) -> None:
 def _activate(run: Run, rel: Release) -> None:
     """Start the release on the idle colour everywhere, gate on health everywhere,
     then switch every server's nginx; finish."""
+    _go_live(run, rel, _start_and_gate(run, rel))
+
+
+def _start_and_gate(run: Run, rel: Release) -> str:
+    """Start the release on the idle colour everywhere and gate on its health
+    everywhere. Returns that colour."""
     log = run.log
     app = apps.get_by_id(run.app.id)
-    live, idle = app.live_color, other_color(app.live_color)
+    idle = other_color(app.live_color)
 
     def start(t: Target) -> None:
         warm = t.run(standby.read(t.layout), "reading the standby").stdout.strip()
@@ -517,6 +575,14 @@ def _activate(run: Run, rel: Release) -> None:
     except DeployFailed as e:
         releases.set_status(rel.id, "bad", str(e))
         raise
+    return idle
+
+
+def _go_live(run: Run, rel: Release, idle: str) -> None:
+    """Switch every server's nginx to the gated colour; finish."""
+    log = run.log
+    app = apps.get_by_id(run.app.id)
+    live = app.live_color
     _switch(run, app, rel, idle)
     with log.step("finish"):
         run.each(lambda t: _finish(run, t, app, rel, live), "finishing")

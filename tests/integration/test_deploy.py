@@ -114,7 +114,8 @@ def test_first_deploy_serves_the_app(story):
         "lock",
         "build",
         "server venv",
-        "upload",
+        "upload backend",
+        "upload frontend",
         "start blue",
         "health gate",
         "switch",
@@ -229,7 +230,7 @@ def test_build_error_keeps_the_old_release(story):
     story.repo.write("sampleapp/sampleapp.py", "this is not python(\n")
     story.repo.commit("broken build")
     result = story.deploy()
-    story.assert_failed_and_still_serving(result, "v3", "reflex export failed")
+    story.assert_failed_and_still_serving(result, "v3", "reflex export (frontend) failed")
     story.repo.git("revert", "--no-edit", "HEAD")
 
 

@@ -124,9 +124,9 @@ def test_ssh_cut_in_the_middle_of_an_upload(cli, sandbox, tmp_path_factory):
         deploy = cli.popen("deploy", "cutapp")
         dep_id = wait_for(lambda: _running(cli, "cutapp"), timeout=120, what="the deploy")
         wait_for(
-            lambda: "▶ upload" in cli.ok("logs", str(dep_id)),
+            lambda: "▶ upload frontend" in cli.ok("logs", str(dep_id)),
             timeout=180,
-            what="the upload to start",
+            what="the upload of the frontend to start",
         )
         time.sleep(1)
         proxy.cut()  # mid-upload

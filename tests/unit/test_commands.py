@@ -210,14 +210,24 @@ EXACT = [
         id="release.prepare",
     ),
     pytest.param(
-        release.unpack(APP, RID, "/srv/rxpanel/demo/tmp/f.zip", "/srv/rxpanel/demo/tmp/b.zip"),
+        release.unpack_backend(APP, RID, "/srv/rxpanel/demo/tmp/b.zip"),
         f"rm -rf /srv/rxpanel/demo/releases/{RID} && "
-        f"mkdir -p /srv/rxpanel/demo/releases/{RID}/frontend /srv/rxpanel/demo/releases/{RID}/backend && "
+        f"mkdir -p /srv/rxpanel/demo/releases/{RID}/backend && "
         f"python3 -c {shlex.quote(release.UNZIP)} "
-        f"/srv/rxpanel/demo/tmp/f.zip /srv/rxpanel/demo/releases/{RID}/frontend "
         f"/srv/rxpanel/demo/tmp/b.zip /srv/rxpanel/demo/releases/{RID}/backend && "
-        "rm -f /srv/rxpanel/demo/tmp/f.zip /srv/rxpanel/demo/tmp/b.zip",
-        id="release.unpack",
+        "rm -f /srv/rxpanel/demo/tmp/b.zip",
+        id="release.unpack_backend",
+    ),
+    pytest.param(
+        release.unpack_frontend(APP, RID, "/srv/rxpanel/demo/tmp/f.zip"),
+        f"rm -rf /srv/rxpanel/demo/releases/{RID}/frontend && "
+        f"mkdir -p /srv/rxpanel/demo/releases/{RID}/frontend && "
+        f"python3 -c {shlex.quote(release.UNZIP)} "
+        f"/srv/rxpanel/demo/tmp/f.zip /srv/rxpanel/demo/releases/{RID}/frontend && "
+        "rm -f /srv/rxpanel/demo/tmp/f.zip && "
+        f"mv /srv/rxpanel/demo/releases/{RID}/release.json.part "
+        f"/srv/rxpanel/demo/releases/{RID}/release.json",
+        id="release.unpack_frontend",
     ),
     pytest.param(
         release.exists(APP, RID),
@@ -613,7 +623,8 @@ def test_deploy_root_commands_never_use_sudo():
         lambda a: lock.acquire(a, OWNER),
         lambda a: lock.release(a, OWNER),
         lambda a: release.prepare(a),
-        lambda a: release.unpack(a, RID, "/t/f.zip", "/t/b.zip"),
+        lambda a: release.unpack_backend(a, RID, "/t/b.zip"),
+        lambda a: release.unpack_frontend(a, RID, "/t/f.zip"),
         lambda a: release.activate(a, RID, "blue"),
         lambda a: release.remove(a, [RID]),
         lambda a: release.remove_venvs_except(a, [HASH]),
@@ -639,7 +650,8 @@ def all_commands(app: AppLayout) -> dict[str, str]:
         "lock.release": lock.release(app, WEIRD_OWNER),
         "lock.owner": lock.owner(app),
         "release.prepare": release.prepare(app),
-        "release.unpack": release.unpack(app, RID, f"{app.tmp}/f.zip", f"{app.tmp}/b.zip"),
+        "release.unpack_backend": release.unpack_backend(app, RID, f"{app.tmp}/b.zip"),
+        "release.unpack_frontend": release.unpack_frontend(app, RID, f"{app.tmp}/f.zip"),
         "release.exists": release.exists(app, RID),
         "release.list_ids": release.list_ids(app),
         "release.activate": release.activate(app, RID, "blue"),
@@ -873,7 +885,7 @@ def make_zip(path: Path, files: dict[str, str]) -> Path:
     return path
 
 
-def test_unpack(world):
+def test_unpack_backend_then_frontend(world):
     app = world.app
     world.run(release.prepare(app))
     stale = Path(app.release(RID), "frontend", "stale.html")
@@ -882,24 +894,33 @@ def test_unpack(world):
     front = make_zip(Path(app.tmp, "front end.zip"), {"index.html": "<h1>", "assets/a.js": "1"})
     back = make_zip(Path(app.tmp, "back'end.zip"), {"demo/demo.py": "app = 1", "rxconfig.py": ""})
 
-    result = world.run(release.unpack(app, RID, str(front), str(back)))
+    result = world.run(release.unpack_backend(app, RID, str(back)))
     assert result.returncode == 0, result.stderr
     rel = Path(app.release(RID))
+    assert (rel / "backend/demo/demo.py").read_text() == "app = 1"
+    assert not stale.exists() and not back.exists()
+    (rel / "release.json.part").write_text("{}")
+    assert world.run(release.exists(app, RID)).returncode == 1  # not complete yet
+
+    result = world.run(release.unpack_frontend(app, RID, str(front)))
+    assert result.returncode == 0, result.stderr
     assert (rel / "frontend/index.html").read_text() == "<h1>"
     assert (rel / "frontend/assets/a.js").read_text() == "1"
-    assert (rel / "backend/demo/demo.py").read_text() == "app = 1"
-    assert not stale.exists()
-    assert not front.exists() and not back.exists()
+    assert not front.exists()
+    assert world.run(release.exists(app, RID)).returncode == 0
 
 
 def test_unpack_fails_on_a_bad_zip(world):
     app = world.app
     world.run(release.prepare(app))
+    back = make_zip(Path(app.tmp, "b.zip"), {"x.py": ""})
+    assert world.run(release.unpack_backend(app, RID, str(back))).returncode == 0
+    Path(app.release(RID), "release.json.part").write_text("{}")
     front = Path(app.tmp, "f.zip")
     front.write_text("not a zip")
-    back = make_zip(Path(app.tmp, "b.zip"), {"x.py": ""})
-    assert world.run(release.unpack(app, RID, str(front), str(back))).returncode != 0
-    assert back.exists()
+    assert world.run(release.unpack_frontend(app, RID, str(front))).returncode != 0
+    assert front.exists()
+    assert world.run(release.exists(app, RID)).returncode == 1  # never marked complete
 
 
 def test_exists_and_list_ids(world):

@@ -17,14 +17,25 @@ UNZIP = (
 )
 
 
-def unpack(app: AppLayout, release_id: str, frontend_zip: str, backend_zip: str) -> str:
-    """Unzip the uploaded build into a fresh release dir; the zips are removed after."""
+def unpack_backend(app: AppLayout, release_id: str, backend_zip: str) -> str:
+    """A fresh release dir with the uploaded backend unzipped; the zip is removed after."""
     rel = app.release(release_id)
-    front, back = f"{rel}/frontend", f"{rel}/backend"
+    back = f"{rel}/backend"
     return (
-        f"rm -rf {q(rel)} && mkdir -p {q(front)} {q(back)} && "
-        f"python3 -c {q(UNZIP)} {q(frontend_zip)} {q(front)} {q(backend_zip)} {q(back)} && "
-        f"rm -f {q(frontend_zip)} {q(backend_zip)}"
+        f"rm -rf {q(rel)} && mkdir -p {q(back)} && "
+        f"python3 -c {q(UNZIP)} {q(backend_zip)} {q(back)} && rm -f {q(backend_zip)}"
+    )
+
+
+def unpack_frontend(app: AppLayout, release_id: str, frontend_zip: str) -> str:
+    """The uploaded frontend into the release, which is then complete: its
+    release.json (written as .part with the backend) takes its name."""
+    rel = app.release(release_id)
+    front = f"{rel}/frontend"
+    return (
+        f"rm -rf {q(front)} && mkdir -p {q(front)} && "
+        f"python3 -c {q(UNZIP)} {q(frontend_zip)} {q(front)} && rm -f {q(frontend_zip)} && "
+        f"mv {q(rel + '/release.json.part')} {q(rel + '/release.json')}"
     )
 
 
