@@ -1,6 +1,10 @@
 """A steady loopback load: N requests/s spread over a few paths, counting failures.
 
-A request fails when it errors, times out, or answers anything but 200."""
+A request fails when it errors, times out, or answers anything but 200. As
+browsers and HTTP/1.1 clients do (RFC 9112, 9.3.1), a GET whose kept-alive
+connection the server closed before answering (nginx's old workers close idle
+connections when it reloads) is sent once more, on a new connection; such
+retries are counted and shown."""
 
 from __future__ import annotations
 
@@ -19,11 +23,13 @@ class LoadResult:
     failed: int = 0
     reasons: Counter = field(default_factory=Counter)
     by_path: Counter = field(default_factory=Counter)
+    retried: int = 0
 
     def __str__(self) -> str:
         rate = 100 * self.failed / self.sent if self.sent else 0.0
         why = ", ".join(f"{r} ×{n}" for r, n in self.reasons.most_common(3))
-        return f"{self.failed}/{self.sent} failed ({rate:.1f}%){': ' + why if why else ''}"
+        again = f", {self.retried} retried on a closed kept-alive connection" * bool(self.retried)
+        return f"{self.failed}/{self.sent} failed ({rate:.1f}%){': ' + why if why else ''}{again}"
 
 
 class Load:
@@ -46,7 +52,11 @@ class Load:
 
     async def _one(self, client: httpx.AsyncClient, path: str) -> None:
         try:
-            r = await client.get(self.base + path)
+            try:
+                r = await client.get(self.base + path)
+            except httpx.RemoteProtocolError:  # closed before any answer: send again
+                self.result.retried += 1
+                r = await client.get(self.base + path, headers={"Connection": "close"})
             ok, why = r.status_code == 200, f"HTTP {r.status_code}"
         except httpx.HTTPError as e:
             ok, why = False, type(e).__name__
