@@ -148,7 +148,7 @@ def main() -> int:
                 ),
                 timeout=120,
             )
-            wait_for(lambda: "▶ upload" in cli.ok("logs", str(dep)), timeout=180)
+            wait_for(lambda: "▶ upload frontend" in cli.ok("logs", str(dep)), timeout=180)
             time.sleep(1)
             proxy.cut()
             proxy.rate = 0

@@ -110,16 +110,25 @@ def main() -> int:
         f"  code redeploy (median):   1: {one:.2f} s   {args.servers}: {many:.2f} s   "
         f"ratio {many / one:.2f}  (all: {', '.join(f'{x:.2f}' for x in warm['fleet'])})"
     )
-    print("  code redeploy steps, median s (1 server / fleet):")
-    warm_steps = {k: v[1:] for k, v in steps.items()}  # [0] is the cold deploy
-    for step in warm_steps["fleet"][0]:
-        a, b = (statistics.median(x.get(step, 0) for x in warm_steps[k]) for k in warm_steps)
+    print("  code redeploy steps, median s (1 server / slowest server of the fleet):")
+    warm = {k: [_by_step(d) for d in v[1:]] for k, v in steps.items()}  # [0]: the cold one
+    for step in warm["fleet"][0]:
+        a, b = (statistics.median(x.get(step, 0) for x in warm[k]) for k in ("single", "fleet"))
         print(f"    {step:16} {a:6.2f} / {b:6.2f}")
     print(
         f"target: deploy to {args.servers} servers <= 1.5x one: "
         f"{'PASS' if many <= 1.5 * one else 'MISS'} (code redeploy)"
     )
     return 0
+
+
+def _by_step(durations: dict[str, float]) -> dict[str, float]:
+    """Per step, the slowest server ("upload [box3]" counts as "upload")."""
+    out: dict[str, float] = {}
+    for name, took in durations.items():
+        step = name.split(" [")[0]
+        out[step] = max(out.get(step, 0.0), took)
+    return out
 
 
 if __name__ == "__main__":
