@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import shlex
 import socket
 import subprocess
@@ -29,7 +28,6 @@ from rxpanel.deploy.templates.supervisor import render_program
 RID = "20261121T180102-ab12cd"
 REL_DIR = f"/srv/rxpanel/my-app/releases/{RID}"
 NGINX = "/usr/sbin/nginx"
-has_nginx = pytest.mark.skipif(not os.access(NGINX, os.X_OK), reason=f"{NGINX} is not installed")
 
 
 def site(url: str, **kw) -> str:
@@ -491,7 +489,6 @@ def self_signed(directory: Path, name: str) -> None:
     )
 
 
-@has_nginx
 @pytest.mark.parametrize(
     "url",
     [
@@ -517,7 +514,6 @@ def test_nginx_accepts_the_site(tmp_path, url):
     assert "test is successful" in result.stderr
 
 
-@has_nginx
 def test_nginx_accepts_two_apps_side_by_side(tmp_path):
     """Each app has its own map variable and upstream: two sites load together."""
     prefix = nginx_prefix(
@@ -531,7 +527,6 @@ def test_nginx_accepts_two_apps_side_by_side(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
-@has_nginx
 def test_nginx_test_is_not_fooled(tmp_path):
     """The check above can fail: a broken site is refused."""
     prefix = nginx_prefix(tmp_path, {"my-app": site("http://127.0.0.1:18080") + "oops;\n"})
@@ -625,7 +620,6 @@ def fetch(port: int, path: str, accept: str) -> tuple[int, str]:
 BROWSER = "text/html,application/xhtml+xml,*/*;q=0.8"
 
 
-@has_nginx
 @pytest.mark.parametrize(
     ("path", "accept", "answer"),
     [
@@ -644,7 +638,6 @@ def test_nginx_routes(served_site, path, accept, answer):
     assert fetch(served_site, path, accept) == answer
 
 
-@has_nginx
 def test_nginx_missing_asset_is_a_plain_404(served_site):
     code, _ = fetch(served_site, "/assets/gone.js", "*/*")
     assert code == 404
