@@ -26,10 +26,11 @@ def add(a) -> int:
     for name in more:  # a fleet: the same app on further servers
         apps.add_server(app.name, name)
     record("app.add", f"app:{app.name}", ("env: " + ", ".join(sorted(env))) if env else "")
+    ports = apps.placements(app.id)[0].ports
     where = (
         f" on {len(a.server)} servers"
         if more
-        else f" (backend ports {app.port_blue}/{app.port_green})"
+        else f" (backend ports {ports['blue']}/{ports['green']})"
     )
     print(f"app {app.name} added: {app.url}{where}; run `rxpanel deploy {app.name}`")
     return 0
@@ -37,7 +38,7 @@ def add(a) -> int:
 
 def update(a) -> int:
     from rxpanel.deploy.pipeline import remove_from_server
-    from rxpanel.services import apps, servers
+    from rxpanel.services import apps
 
     for name in a.add_server or []:
         apps.add_server(a.name, validate.slug(name, "server name"))
@@ -49,7 +50,7 @@ def update(a) -> int:
         apps.remove_server(a.name, validate.slug(name, "server name"))
         record("app.remove_server", f"app:{a.name}", name)
     app = apps.get(a.name)
-    current = apps.public(app, servers.get_by_id(app.server_id).name)
+    current = apps.public(app)
     fields = ("server", "source", "url", *SETTINGS)
     changed = {k: getattr(a, k) for k in fields if getattr(a, k) is not None}
     apps.update(
@@ -84,10 +85,9 @@ def show(rows: list[dict], as_json: bool) -> int:
 
 
 def list_(a) -> int:
-    from rxpanel.services import apps, servers
+    from rxpanel.services import apps
 
-    names = {s.id: s.name for s in servers.list_all()}
-    return show([apps.public(x, names.get(x.server_id, "")) for x in apps.list_all()], a.json)
+    return show([apps.public(x) for x in apps.list_all()], a.json)
 
 
 @remote(list_)
