@@ -114,9 +114,9 @@ def test_both_fleet_shapes_become_placement_rows_and_back(home):
         conn.execute(
             text(
                 "insert into appserver (app_id, server_id, port_blue, port_green) "
-                "values (2, 1, 8102, 8103), (2, 3, 8100, 8101)"
+                "values (2, 1, 8102, 8103), (2, 3, 8100, 8101), (2, 2, 9000, 9001)"
             )
-        )
+        )  # the last names fleet's primary server again: the primary's ports win
     db.upgrade()
     with db.engine().connect() as conn:
         assert [tuple(r) for r in conn.execute(text(PLACED))] == [
