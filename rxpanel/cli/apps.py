@@ -15,16 +15,11 @@ def add(a) -> int:
 
     env = dict(validate.env_pair(e) for e in a.env or [])
     settings = {k: getattr(a, k) for k in SETTINGS if getattr(a, k) is not None}
-    from rxpanel.services import servers
-
-    primary, *more = a.server
-    for name in more:  # all or nothing: check the fleet before adding the app
-        servers.get(validate.slug(name, "server name"))
+    primary, *more = a.server  # a fleet: the same app on further servers, all or nothing
     app = apps.add(
-        apps.AppInput(name=a.name, server=primary, source=a.source, url=a.url, env=env, **settings)
+        apps.AppInput(name=a.name, server=primary, source=a.source, url=a.url, env=env, **settings),
+        further=more,
     )
-    for name in more:  # a fleet: the same app on further servers
-        apps.add_server(app.name, name)
     record("app.add", f"app:{app.name}", ("env: " + ", ".join(sorted(env))) if env else "")
     ports = apps.placements(app.id)[0].ports
     where = (
@@ -44,6 +39,7 @@ def update(a) -> int:
         apps.add_server(a.name, validate.slug(name, "server name"))
         record("app.add_server", f"app:{a.name}", name)
     for name in a.remove_server or []:
+        apps.check_removable(a.name, validate.slug(name, "server name"))  # before SSH
         if apps.get(a.name).current_release_id:
             for line in remove_from_server(apps.get(a.name), server_name=name):
                 print(line, flush=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets as pysecrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlmodel import col, select
@@ -102,17 +103,27 @@ def add_server(name: str, server_name: str) -> AppServer:
         return places.place(s, app.id, server.id)
 
 
+def _removable(s, name: str, server_name: str) -> AppServer:
+    app, server = _get(s, name), _server(s, server_name)
+    found = places.row(s, app.id, server.id)
+    if found is None:
+        raise NotFound(f"{name} does not deploy to {server_name}")
+    if found.primary:
+        raise Conflict(f"{server_name} is {name}'s primary server; it cannot be removed")
+    return found
+
+
+def check_removable(name: str, server_name: str) -> None:
+    """Refuses what remove_server would refuse: ask before touching the server."""
+    with db.session() as s:
+        _removable(s, name, server_name)
+
+
 def remove_server(name: str, server_name: str) -> None:
     """Stop deploying the app to a further server. Not the primary: the app's
     migrations run there and its settings name it; `update` moves it instead."""
     with db.session() as s:
-        app, server = _get(s, name), _server(s, server_name)
-        found = places.row(s, app.id, server.id)
-        if found is None:
-            raise NotFound(f"{name} does not deploy to {server_name}")
-        if found.primary:
-            raise Conflict(f"{server_name} is {name}'s primary server; it cannot be removed")
-        s.delete(found)
+        s.delete(_removable(s, name, server_name))
 
 
 def _move_primary(s, app: App, server: Server) -> None:
@@ -131,13 +142,21 @@ def _move_primary(s, app: App, server: Server) -> None:
         s.flush()
 
 
-def add(data: AppInput) -> App:
+def add(data: AppInput, further: Sequence[str] = ()) -> App:
+    """A new app on data.server (its primary) and, for a fleet, on the further
+    servers too: all in one transaction, so a refused server adds nothing."""
     fields = data.cleaned()
     with db.session() as s:
         if s.exec(select(App).where(App.name == fields["name"])).first():
             raise Conflict(f"an app named {fields['name']!r} already exists")
         server = _server(s, data.server)
-        places.check_url_free(s, fields["url"], [server.id])
+        more = [_server(s, n) for n in further]
+        seen = {server.id}
+        for extra in more:
+            if extra.id in seen:
+                raise Conflict(f"{fields['name']} already deploys to {extra.name}")
+            seen.add(extra.id)
+        places.check_url_free(s, fields["url"], seen)
         env = fields.pop("env")
         app = App(
             **fields,
@@ -145,8 +164,10 @@ def add(data: AppInput) -> App:
             webhook_secret_enc=secrets.encrypt(pysecrets.token_urlsafe(32)),
         )
         s.add(app)
-        s.flush()  # its id, for its placement
+        s.flush()  # its id, for its placements
         places.place(s, app.id, server.id, primary=True)
+        for extra in more:
+            places.place(s, app.id, extra.id)
     return app
 
 

@@ -154,3 +154,32 @@ def test_deleting_an_app_frees_its_servers(fleet):
     with db.session() as s:
         assert [row.app_id for row in s.exec(select(AppServer))] == [solo.id]
     servers.delete("web2")
+
+
+def test_a_fleet_is_added_all_or_nothing(fleet):
+    def add(*further: str, url: str = "http://n.example"):
+        data = apps.AppInput(name="new", server="web3", source="/x", url=url)
+        return apps.add(data, further=further)
+
+    with pytest.raises(NotFound, match="no server named 'nope'"):
+        add("web2", "nope")
+    with pytest.raises(Conflict, match="new already deploys to web3"):
+        add("web3")
+    with pytest.raises(Conflict, match="app 'shop' already serves http://a.example on server web2"):
+        add("web2", url="http://a.example")
+    assert "new" not in [a.name for a in apps.list_all()]
+    new = add("web2", "web1")
+    assert _on(new) == [
+        ("web3", {"blue": 8100, "green": 8101}, True),
+        ("web1", {"blue": 8104, "green": 8105}, False),
+        ("web2", {"blue": 8102, "green": 8103}, False),
+    ]
+
+
+def test_a_refused_removal_is_known_before_any_server_is_touched(fleet):
+    with pytest.raises(Conflict, match="primary server"):
+        apps.check_removable("shop", "web1")
+    with pytest.raises(NotFound):
+        apps.check_removable("shop", "web3")
+    apps.check_removable("shop", "web2")
+    assert len(apps.placements(fleet[0].id)) == 2  # asking removed nothing
