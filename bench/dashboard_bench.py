@@ -96,7 +96,7 @@ def seed(apps: int, checks: int) -> str:
     """Apps across 4 servers, each deployed with a history; health rows spread over
     7 days. Returns a session token for an admin."""
     from rxpanel import db, secrets
-    from rxpanel.models import App, Deployment, HealthCheck, Release, Server, utcnow
+    from rxpanel.models import App, AppServer, Deployment, HealthCheck, Release, Server, utcnow
     from rxpanel.services import users
 
     db.upgrade()
@@ -111,16 +111,22 @@ def seed(apps: int, checks: int) -> str:
         for i in range(apps):
             app = App(
                 name=f"app-{i:03d}",
-                server_id=servers[i % 4].id,
                 source="/src",
                 url=f"https://app-{i:03d}.example.com",
                 env_enc=secrets.encrypt("{}"),
-                port_blue=8100 + 2 * (i // 4),
-                port_green=8101 + 2 * (i // 4),
                 health_state=random.choice(["healthy"] * 8 + ["degraded", "down"]),
             )
             s.add(app)
             s.flush()
+            s.add(
+                AppServer(
+                    app_id=app.id,
+                    server_id=servers[i % 4].id,
+                    port_blue=8100 + 2 * (i // 4),
+                    port_green=8101 + 2 * (i // 4),
+                    primary=True,
+                )
+            )
             for k in range(3):
                 rel = Release(
                     id=f"2026010{k + 1}T000000-{i:06x}",

@@ -94,7 +94,7 @@ def main() -> int:
 def _seed(count: int, port: int) -> None:
     """`count` deployed apps, each on its own loopback address."""
     from rxpanel import db, secrets
-    from rxpanel.models import App, Release, Server
+    from rxpanel.models import App, AppServer, Release, Server
 
     db.upgrade()
     with db.session() as s:
@@ -104,15 +104,21 @@ def _seed(count: int, port: int) -> None:
         for i in range(count):
             app = App(
                 name=f"app{i}",
-                server_id=server.id,
                 source="/src",
                 env_enc=secrets.encrypt("{}"),
                 url=f"http://127.0.{1 + i // 250}.{1 + i % 250}:{port}",
-                port_blue=9000 + 2 * i,
-                port_green=9001 + 2 * i,
             )
             s.add(app)
             s.flush()
+            s.add(
+                AppServer(
+                    app_id=app.id,
+                    server_id=server.id,
+                    port_blue=9000 + 2 * i,
+                    port_green=9001 + 2 * i,
+                    primary=True,
+                )
+            )
             rel = Release(
                 id=f"20260101T000000-{i:06d}",
                 app_id=app.id,

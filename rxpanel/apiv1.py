@@ -98,8 +98,7 @@ def server_list(caller: Caller, params: dict, data: dict):
 
 @route("/api/v1/apps", "viewer")
 def app_list(caller: Caller, params: dict, data: dict):
-    names = {s.id: s.name for s in servers.list_all()}
-    return 200, [apps.public(a, names.get(a.server_id, "")) for a in apps.list_all()]
+    return 200, [apps.public(a) for a in apps.list_all()]
 
 
 @route("/api/v1/apps/{name}", "viewer")

@@ -55,7 +55,7 @@ class Server(SQLModel, table=True):
 class App(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(index=True, unique=True)
-    server_id: int = Field(foreign_key="server.id", index=True)
+    # where it runs: its AppServer rows (one of them primary)
     source: str
     branch: str = "main"
     url: str
@@ -64,8 +64,6 @@ class App(SQLModel, table=True):
     health_path: str = "/ping"
     health_timeout: int = 60  # seconds the new colour gets to answer the health path
     standby_minutes: float = 15  # the old colour stays up this long for instant rollback
-    port_blue: int
-    port_green: int
     live_color: str | None = None  # "blue" | "green" | None before the first deploy
     current_release_id: str | None = None
     # health checks of url + health_path (see rxpanel/health)
@@ -309,13 +307,24 @@ class ApiToken(SQLModel, table=True):
 
 
 class AppServer(SQLModel, table=True):
-    """A further server an app is deployed to, beside its primary one (App.server_id);
-    each server has the app's two backend ports of its own."""
+    """A server an app is deployed to, with the app's two backend ports there: every
+    server of an app has a row, the first one given is its primary (migrations run there)."""
 
-    __table_args__ = (Index("ix_appserver_app_server", "app_id", "server_id", unique=True),)
+    __table_args__ = (
+        Index("ix_appserver_app_server", "app_id", "server_id", unique=True),
+        # the database half of "exactly one primary per app"
+        Index(
+            "one_primary_per_app",
+            "app_id",
+            unique=True,
+            sqlite_where=text('"primary"'),
+            postgresql_where=text('"primary"'),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     app_id: int = Field(foreign_key="app.id", index=True)
     server_id: int = Field(foreign_key="server.id", index=True)
     port_blue: int
     port_green: int
+    primary: bool = False

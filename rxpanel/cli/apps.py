@@ -15,21 +15,17 @@ def add(a) -> int:
 
     env = dict(validate.env_pair(e) for e in a.env or [])
     settings = {k: getattr(a, k) for k in SETTINGS if getattr(a, k) is not None}
-    from rxpanel.services import servers
-
-    primary, *more = a.server
-    for name in more:  # all or nothing: check the fleet before adding the app
-        servers.get(validate.slug(name, "server name"))
+    primary, *more = a.server  # a fleet: the same app on further servers, all or nothing
     app = apps.add(
-        apps.AppInput(name=a.name, server=primary, source=a.source, url=a.url, env=env, **settings)
+        apps.AppInput(name=a.name, server=primary, source=a.source, url=a.url, env=env, **settings),
+        further=more,
     )
-    for name in more:  # a fleet: the same app on further servers
-        apps.add_server(app.name, name)
     record("app.add", f"app:{app.name}", ("env: " + ", ".join(sorted(env))) if env else "")
+    ports = apps.placements(app.id)[0].ports
     where = (
         f" on {len(a.server)} servers"
         if more
-        else f" (backend ports {app.port_blue}/{app.port_green})"
+        else f" (backend ports {ports['blue']}/{ports['green']})"
     )
     print(f"app {app.name} added: {app.url}{where}; run `rxpanel deploy {app.name}`")
     return 0
@@ -37,19 +33,20 @@ def add(a) -> int:
 
 def update(a) -> int:
     from rxpanel.deploy.pipeline import remove_from_server
-    from rxpanel.services import apps, servers
+    from rxpanel.services import apps
 
     for name in a.add_server or []:
         apps.add_server(a.name, validate.slug(name, "server name"))
         record("app.add_server", f"app:{a.name}", name)
     for name in a.remove_server or []:
+        apps.check_removable(a.name, validate.slug(name, "server name"))  # before SSH
         if apps.get(a.name).current_release_id:
             for line in remove_from_server(apps.get(a.name), server_name=name):
                 print(line, flush=True)
         apps.remove_server(a.name, validate.slug(name, "server name"))
         record("app.remove_server", f"app:{a.name}", name)
     app = apps.get(a.name)
-    current = apps.public(app, servers.get_by_id(app.server_id).name)
+    current = apps.public(app)
     fields = ("server", "source", "url", *SETTINGS)
     changed = {k: getattr(a, k) for k in fields if getattr(a, k) is not None}
     apps.update(
@@ -84,10 +81,9 @@ def show(rows: list[dict], as_json: bool) -> int:
 
 
 def list_(a) -> int:
-    from rxpanel.services import apps, servers
+    from rxpanel.services import apps
 
-    names = {s.id: s.name for s in servers.list_all()}
-    return show([apps.public(x, names.get(x.server_id, "")) for x in apps.list_all()], a.json)
+    return show([apps.public(x) for x in apps.list_all()], a.json)
 
 
 @remote(list_)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets as pysecrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlmodel import col, select
@@ -11,9 +12,19 @@ from sqlmodel import col, select
 from rxpanel import db, secrets, validate
 from rxpanel.models import App, AppServer, Release, Server, utcnow
 from rxpanel.services import Conflict, NotFound
+from rxpanel.services import placements as places
 
-FIRST_BACKEND_PORT = 8100
-
+# Where apps run lives in services/placements.py; these are its public names, kept
+# here so that callers (the deploy engine, edges) ask `apps.` for everything of an app.
+from rxpanel.services.placements import (  # noqa: F401
+    FIRST_BACKEND_PORT,
+    Placement,
+    placements,
+    primary_server,
+    set_port,
+    spare_ports,
+    targets,
+)
 
 # An app's settings beyond where it runs and what it is: the CLI's `app add` and
 # `app update` flags and the panel's app form both offer exactly these.
@@ -82,121 +93,81 @@ def _server(s, name: str) -> Server:
     return server
 
 
-def _used_ports(s, server_id: int) -> set[int]:
-    """Backend ports of every app on the server, as primary or further server."""
-    used = set()
-    for pair in s.exec(select(App.port_blue, App.port_green).where(App.server_id == server_id)):
-        used |= set(pair)
-    for pair in s.exec(
-        select(AppServer.port_blue, AppServer.port_green).where(AppServer.server_id == server_id)
-    ):
-        used |= set(pair)
-    return used
-
-
-def _free_ports(s, server_id: int) -> tuple[int, int]:
-    used = _used_ports(s, server_id)
-    port = FIRST_BACKEND_PORT
-    while port in used or port + 1 in used:
-        port += 2
-    return port, port + 1
-
-
-def spare_ports(server_id: int, low: int = FIRST_BACKEND_PORT, high: int = 9999) -> list[int]:
-    """Ports in the backend range that no app of this server uses."""
-    with db.session() as s:
-        used = _used_ports(s, server_id)
-    return [p for p in range(low, high + 1) if p not in used][:400]
-
-
-def set_port(app_id: int, color: str, port: int, server_id: int | None = None) -> None:
-    """Record a colour's new port on the app's primary server, or on a further one."""
-    port = validate.port(port, "backend port")
-    with db.session() as s:
-        app = s.get(App, app_id)
-        row = app
-        if server_id is not None and server_id != app.server_id:
-            row = s.exec(
-                select(AppServer).where(
-                    AppServer.app_id == app_id, AppServer.server_id == server_id
-                )
-            ).one()
-        setattr(row, f"port_{color}", port)
-        s.add(row)
-
-
-def targets(app: App) -> list[tuple[Server, dict[str, int]]]:
-    """Every server the app deploys to, the primary first, with its ports per colour."""
-    with db.session() as s:
-        found = [(s.get(Server, app.server_id), {"blue": app.port_blue, "green": app.port_green})]
-        rows = s.exec(
-            select(AppServer, Server)
-            .join(Server, AppServer.server_id == Server.id)
-            .where(AppServer.app_id == app.id)
-            .order_by(Server.name)
-        ).all()
-        found += [
-            (server, {"blue": row.port_blue, "green": row.port_green}) for row, server in rows
-        ]
-    return found
-
-
 def add_server(name: str, server_name: str) -> AppServer:
     """Deploy the app to one more server too (from its next deploy on)."""
     with db.session() as s:
         app, server = _get(s, name), _server(s, server_name)
-        if (
-            server.id == app.server_id
-            or s.exec(
-                select(AppServer).where(
-                    AppServer.app_id == app.id, AppServer.server_id == server.id
-                )
-            ).first()
-        ):
+        if places.row(s, app.id, server.id) is not None:
             raise Conflict(f"{name} already deploys to {server_name}")
-        blue, green = _free_ports(s, server.id)
-        row = AppServer(app_id=app.id, server_id=server.id, port_blue=blue, port_green=green)
-        s.add(row)
-    return row
+        places.check_url_free(s, app.url, [server.id], except_app=app.id)
+        return places.place(s, app.id, server.id)
+
+
+def _removable(s, name: str, server_name: str) -> AppServer:
+    app, server = _get(s, name), _server(s, server_name)
+    found = places.row(s, app.id, server.id)
+    if found is None:
+        raise NotFound(f"{name} does not deploy to {server_name}")
+    if found.primary:
+        raise Conflict(f"{server_name} is {name}'s primary server; it cannot be removed")
+    return found
+
+
+def check_removable(name: str, server_name: str) -> None:
+    """Refuses what remove_server would refuse: ask before touching the server."""
+    with db.session() as s:
+        _removable(s, name, server_name)
 
 
 def remove_server(name: str, server_name: str) -> None:
+    """Stop deploying the app to a further server. Not the primary: the app's
+    migrations run there and its settings name it; `update` moves it instead."""
     with db.session() as s:
-        app, server = _get(s, name), _server(s, server_name)
-        if server.id == app.server_id:
-            raise Conflict(f"{server_name} is {name}'s primary server; it cannot be removed")
-        row = s.exec(
-            select(AppServer).where(AppServer.app_id == app.id, AppServer.server_id == server.id)
-        ).first()
-        if row is None:
-            raise NotFound(f"{name} does not deploy to {server_name}")
-        s.delete(row)
+        s.delete(_removable(s, name, server_name))
 
 
-def _check_url_free(s, server_id: int, url: str, except_app: int | None = None) -> None:
-    for other in s.exec(select(App).where(App.server_id == server_id, App.url == url)):
-        if other.id != except_app:
-            raise Conflict(f"app {other.name!r} already serves {url} on that server")
+def _move_primary(s, app: App, server: Server) -> None:
+    """The app runs on `server` instead of its primary: a further server it already
+    had becomes the primary, else it gets new ports there."""
+    if app.current_release_id:
+        raise Conflict("a deployed app cannot move to another server")
+    s.delete(places.primary_row(s, app.id))
+    s.flush()  # one primary per app, also in the middle of the move
+    further = places.row(s, app.id, server.id)
+    if further is None:
+        places.place(s, app.id, server.id, primary=True)
+    else:
+        further.primary = True
+        s.add(further)
+        s.flush()
 
 
-def add(data: AppInput) -> App:
+def add(data: AppInput, further: Sequence[str] = ()) -> App:
+    """A new app on data.server (its primary) and, for a fleet, on the further
+    servers too: all in one transaction, so a refused server adds nothing."""
     fields = data.cleaned()
     with db.session() as s:
         if s.exec(select(App).where(App.name == fields["name"])).first():
             raise Conflict(f"an app named {fields['name']!r} already exists")
         server = _server(s, data.server)
-        _check_url_free(s, server.id, fields["url"])
-        blue, green = _free_ports(s, server.id)
+        more = [_server(s, n) for n in further]
+        seen = {server.id}
+        for extra in more:
+            if extra.id in seen:
+                raise Conflict(f"{fields['name']} already deploys to {extra.name}")
+            seen.add(extra.id)
+        places.check_url_free(s, fields["url"], seen)
         env = fields.pop("env")
         app = App(
             **fields,
-            server_id=server.id,
-            port_blue=blue,
-            port_green=green,
             env_enc=secrets.encrypt(json.dumps(env)),
             webhook_secret_enc=secrets.encrypt(pysecrets.token_urlsafe(32)),
         )
         s.add(app)
+        s.flush()  # its id, for its placements
+        places.place(s, app.id, server.id, primary=True)
+        for extra in more:
+            places.place(s, app.id, extra.id)
     return app
 
 
@@ -209,12 +180,10 @@ def update(name: str, data: AppInput, env: dict[str, str] | None = None) -> App:
         if fields["name"] != app.name:
             raise Conflict("an app cannot be renamed (its name is in paths on the server)")
         server = _server(s, data.server)
-        if server.id != app.server_id:
-            if app.current_release_id:
-                raise Conflict("a deployed app cannot move to another server")
-            app.server_id = server.id
-            app.port_blue, app.port_green = _free_ports(s, server.id)
-        _check_url_free(s, server.id, fields["url"], except_app=app.id)
+        if server.id != places.primary_row(s, app.id).server_id:
+            _move_primary(s, app, server)
+        on = [p.server.id for p in places.of_app(s, app.id)]
+        places.check_url_free(s, fields["url"], on, except_app=app.id)
         for key, value in fields.items():
             setattr(app, key, value)
         if env is not None:
@@ -322,11 +291,14 @@ def set_live(app_id: int, release_id: str, color: str) -> None:
         s.add_all([new, app])
 
 
-def public(app: App, server_name: str = "") -> dict:
-    """What may be shown: env keys but never their values."""
+def public(app: App) -> dict:
+    """What may be shown: env keys but never their values. "server" and the ports are
+    the primary's; "servers" names every server, the primary first."""
+    placed = places.placements(app.id)
+    primary = placed[0]
     return {
         "name": app.name,
-        "server": server_name,
+        "server": primary.server.name,
         "source": app.source,
         "branch": app.branch,
         "url": app.url,
@@ -335,8 +307,8 @@ def public(app: App, server_name: str = "") -> dict:
         "health_path": app.health_path,
         "health_timeout": app.health_timeout,
         "standby_minutes": app.standby_minutes,
-        "port_blue": app.port_blue,
-        "port_green": app.port_green,
+        "port_blue": primary.ports["blue"],
+        "port_green": primary.ports["green"],
         "live_color": app.live_color,
         "current_release": app.current_release_id,
         "check_interval": app.check_interval,
@@ -345,5 +317,5 @@ def public(app: App, server_name: str = "") -> dict:
         "auto_rollback": app.auto_rollback,
         "watch_minutes": app.watch_minutes,
         "health_state": app.health_state,
-        "servers": [server.name for server, _ in targets(app)],
+        "servers": [p.server.name for p in placed],
     }

@@ -8,6 +8,7 @@ from sqlmodel import col, func, select
 
 from rxpanel import db
 from rxpanel.models import App, Deployment, Release, Server, utcnow
+from rxpanel.services import placements
 
 
 def age(when: datetime | None, now: datetime | None = None) -> str:
@@ -34,9 +35,8 @@ def status(app: App, last: Deployment | None, active: bool) -> str:
 def rows() -> list[dict[str, str]]:
     now = utcnow()
     with db.session() as s:
-        pairs = s.exec(
-            select(App, Server.name).join(Server, App.server_id == Server.id).order_by(App.name)
-        ).all()
+        found = s.exec(select(App).order_by(App.name)).all()
+        on = placements.server_names(s)
         newest = select(func.max(Deployment.id)).group_by(Deployment.app_id)
         last = {
             d.app_id: d for d in s.exec(select(Deployment).where(col(Deployment.id).in_(newest)))
@@ -46,7 +46,7 @@ def rows() -> list[dict[str, str]]:
                 select(Deployment.app_id).where(col(Deployment.status).in_(("queued", "running")))
             ).all()
         )
-        current_ids = [a.current_release_id for a, _ in pairs if a.current_release_id]
+        current_ids = [a.current_release_id for a in found if a.current_release_id]
         commits = (
             dict(
                 s.exec(
@@ -57,13 +57,13 @@ def rows() -> list[dict[str, str]]:
             else {}
         )
     out = []
-    for app, server in pairs:
+    for app in found:
         dep = last.get(app.id)
         out.append(
             {
                 "name": app.name,
                 "url": app.url,
-                "server": server,
+                "server": ", ".join(on.get(app.id, [])),  # a fleet app: all its servers
                 "status": status(app, dep, app.id in active),
                 "health": app.health_state or "unknown",
                 "release": app.current_release_id or "",

@@ -9,8 +9,8 @@ from sqlmodel import select
 
 from rxpanel import db, secrets, validate
 from rxpanel.deploy.commands.base import Host
-from rxpanel.models import App, AppServer, Server
-from rxpanel.services import Conflict, NotFound, ServiceError
+from rxpanel.models import Server
+from rxpanel.services import Conflict, NotFound, ServiceError, placements
 
 
 @dataclass
@@ -92,12 +92,7 @@ def update(name: str, data: ServerInput, private_key: str | None = None) -> Serv
 def delete(name: str) -> None:
     with db.session() as s:
         server = _get(s, name)
-        apps = s.exec(select(App.name).where(App.server_id == server.id)).all()
-        apps += s.exec(
-            select(App.name)
-            .join(AppServer, AppServer.app_id == App.id)
-            .where(AppServer.server_id == server.id)
-        ).all()
+        apps = placements.apps_on(s, server.id)
         if apps:
             raise Conflict(f"server {name!r} is used by apps: {', '.join(apps)}")
         s.delete(server)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import col, func, select
+from sqlmodel import col, select
 
 from rxpanel import db
 from rxpanel.models import App, Deployment, DeploymentLog, DeploymentStep, Release, Server, utcnow
-from rxpanel.services import NotFound, apps, servers
+from rxpanel.services import NotFound, apps, placements, servers
 from rxpanel.services.overview import age, status
 
 LOG_LIMIT = 2000  # lines kept in a page's state; the rest stays in the database
@@ -28,7 +28,7 @@ def _duration(dep: Deployment) -> str:
 
 def server_rows() -> list[dict[str, str]]:
     with db.session() as s:
-        used = dict(s.exec(select(App.server_id, func.count()).group_by(App.server_id)).all())
+        used = placements.app_counts(s)
         found = s.exec(select(Server).order_by(Server.name)).all()
     rows = []
     for server in found:
@@ -49,14 +49,13 @@ def server_form(name: str) -> dict[str, str]:
 
 
 def app_rows() -> list[dict[str, str]]:
-    names = {s.id: s.name for s in servers.list_all()}
     out = []
     for app in apps.list_all():
-        public = apps.public(app, names.get(app.server_id, ""))
+        public = apps.public(app)
         out.append(
             {
                 "name": app.name,
-                "server": public["server"],
+                "server": ", ".join(public["servers"]),
                 "source": app.source,
                 "branch": app.branch,
                 "url": app.url,
@@ -70,14 +69,15 @@ def app_rows() -> list[dict[str, str]]:
 def app_form(name: str) -> tuple[dict[str, str], list[str]]:
     """An app's settings for its edit form, and its env keys (values stay secret)."""
     app = apps.get(name)
-    public = apps.public(app, servers.get_by_id(app.server_id).name)
+    public = apps.public(app)
     keys = public.pop("env_keys")
     return {k: str(v if v is not None else "") for k, v in public.items()}, keys
 
 
 def app_detail(name: str) -> dict[str, str]:
     app = apps.get(name)
-    server = servers.get_by_id(app.server_id)
+    primary = apps.placements(app.id)[0]
+    server = primary.server
     with db.session() as s:
         last = s.exec(
             select(Deployment)
@@ -101,8 +101,8 @@ def app_detail(name: str) -> dict[str, str]:
         "release": app.current_release_id or "",
         "commit": current.commit[:12] if current else "",
         "color": app.live_color or "",
-        "port_blue": str(app.port_blue),
-        "port_green": str(app.port_green),
+        "port_blue": str(primary.ports["blue"]),
+        "port_green": str(primary.ports["green"]),
         "standby_minutes": f"{app.standby_minutes:g}",
         "keep": str(app.keep_releases),
     }

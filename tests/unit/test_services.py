@@ -78,8 +78,8 @@ def test_names_and_urls_are_unique(app, key_text):
 
 def test_ports_are_assigned_in_unused_pairs(app):
     second = apps.add(apps.AppInput(name="two", server="s1", source="/x", url="http://b.example"))
-    assert (app.port_blue, app.port_green) == (8100, 8101)
-    assert (second.port_blue, second.port_green) == (8102, 8103)
+    assert apps.placements(app.id)[0].ports == {"blue": 8100, "green": 8101}
+    assert apps.placements(second.id)[0].ports == {"blue": 8102, "green": 8103}
 
 
 def test_a_server_in_use_cannot_be_deleted(app):

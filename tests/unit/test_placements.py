@@ -1,0 +1,185 @@
+"""One placement row per server of an app, one of them primary; every reader sees
+a fleet app on all of its servers."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from rxpanel import db
+from rxpanel.models import AppServer
+from rxpanel.services import Conflict, NotFound, apps, overview, releases, servers, views
+
+
+@pytest.fixture
+def key_text(tmp_path):
+    path = tmp_path / "key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
+    return path.read_text()
+
+
+@pytest.fixture
+def fleet(home, key_text):
+    """`shop` on web1 (primary) and web2; `solo` on web1 only."""
+    for name in ("web1", "web2", "web3"):
+        servers.add(servers.ServerInput(name=name, host="127.0.0.1"), key_text)
+    solo = apps.add(apps.AppInput(name="solo", server="web1", source="/x", url="http://s.example"))
+    shop = apps.add(apps.AppInput(name="shop", server="web1", source="/x", url="http://a.example"))
+    apps.add_server("shop", "web2")
+    return shop, solo
+
+
+def _on(app) -> list[tuple[str, dict[str, int], bool]]:
+    return [(p.server.name, p.ports, p.primary) for p in apps.placements(app.id)]
+
+
+def test_every_server_has_a_row_the_primary_first_with_ports_of_its_own(fleet):
+    shop, solo = fleet
+    assert _on(shop) == [
+        ("web1", {"blue": 8102, "green": 8103}, True),  # solo has 8100/8101 on web1
+        ("web2", {"blue": 8100, "green": 8101}, False),
+    ]
+    assert _on(solo) == [("web1", {"blue": 8100, "green": 8101}, True)]
+    assert [(s.name, ports) for s, ports in apps.targets(shop)] == [
+        ("web1", {"blue": 8102, "green": 8103}),
+        ("web2", {"blue": 8100, "green": 8101}),
+    ]
+    assert apps.primary_server(shop).name == "web1"
+
+
+def test_the_database_refuses_a_second_primary(fleet):
+    shop, _ = fleet
+    with pytest.raises(IntegrityError), db.session() as s:
+        web3 = servers.get("web3")
+        s.add(AppServer(app_id=shop.id, server_id=web3.id, port_blue=1, port_green=2, primary=True))
+
+
+def test_ports_are_per_server(fleet):
+    shop, _ = fleet
+    web1, web2 = servers.get("web1"), servers.get("web2")
+    assert apps.spare_ports(web2.id)[:2] == [8102, 8103]
+    assert apps.spare_ports(web1.id)[:2] == [8104, 8105]
+    apps.set_port(shop.id, "green", 8200, server_id=web2.id)
+    apps.set_port(shop.id, "blue", 8300)  # no server: the primary
+    assert [p.ports for p in apps.placements(shop.id)] == [
+        {"blue": 8300, "green": 8103},
+        {"blue": 8100, "green": 8200},
+    ]
+    with pytest.raises(NotFound):
+        apps.set_port(shop.id, "blue", 8400, server_id=servers.get("web3").id)
+
+
+def test_the_primary_cannot_be_removed_a_further_server_can(fleet):
+    shop, _ = fleet
+    with pytest.raises(Conflict, match="primary server; it cannot be removed"):
+        apps.remove_server("shop", "web1")
+    with pytest.raises(NotFound, match="does not deploy to web3"):
+        apps.remove_server("shop", "web3")
+    with pytest.raises(Conflict, match="already deploys to web1"):
+        apps.add_server("shop", "web1")
+    apps.remove_server("shop", "web2")
+    assert [name for name, _, _ in _on(shop)] == ["web1"]
+
+
+def test_moving_an_undeployed_app_moves_its_primary(fleet):
+    shop, _ = fleet
+    settings = {k: v for k, v in apps.public(shop).items() if k in ("source", "url")}
+    apps.update("shop", apps.AppInput(name="shop", server="web3", **settings))
+    assert _on(shop) == [
+        ("web3", {"blue": 8100, "green": 8101}, True),
+        ("web2", {"blue": 8100, "green": 8101}, False),
+    ]
+    # onto one of its further servers: that one becomes the primary, ports kept
+    apps.update("shop", apps.AppInput(name="shop", server="web2", **settings))
+    assert _on(shop) == [("web2", {"blue": 8100, "green": 8101}, True)]
+
+
+def test_a_deployed_app_stays_on_its_server(fleet):
+    shop, _ = fleet
+    rel = releases.create(
+        id="20260101T000000-aaaaaa",
+        app_id=shop.id,
+        commit="c",
+        build_key="k",
+        req_hash="h",
+        env_enc="x",
+    )
+    apps.set_live(shop.id, rel.id, "blue")
+    with pytest.raises(Conflict, match="cannot move"):
+        apps.update(
+            "shop", apps.AppInput(name="shop", server="web3", source="/x", url="http://a.example")
+        )
+    assert apps.primary_server(shop).name == "web1"
+
+
+def test_a_url_of_a_fleet_app_is_taken_on_its_further_servers_too(fleet):
+    with pytest.raises(Conflict, match="app 'shop' already serves http://a.example on that server"):
+        apps.add(apps.AppInput(name="copy", server="web2", source="/x", url="http://a.example"))
+    other = apps.add(apps.AppInput(name="copy", server="web3", source="/x", url="http://a.example"))
+    # joining a server where another app serves the same URL is refused as well
+    with pytest.raises(Conflict, match="app 'shop' already serves http://a.example on that server"):
+        apps.add_server("copy", "web2")
+    assert [name for name, _, _ in _on(other)] == ["web3"]
+    # and so is taking the URL over by an update, naming the shared server
+    apps.add_server("solo", "web2")
+    with pytest.raises(Conflict, match="app 'shop' already serves http://a.example on server web1"):
+        apps.update(
+            "solo", apps.AppInput(name="solo", server="web1", source="/x", url="http://a.example")
+        )
+
+
+def test_a_fleet_app_shows_on_each_of_its_servers(fleet):
+    rows = {r["name"]: r for r in overview.rows()}
+    assert rows["shop"]["server"] == "web1, web2"
+    assert rows["solo"]["server"] == "web1"
+    counts = {r["name"]: r["apps"] for r in views.server_rows()}
+    assert counts == {"web1": "2", "web2": "1", "web3": "0"}
+    public = apps.public(apps.get("shop"))
+    assert (public["server"], public["servers"]) == ("web1", ["web1", "web2"])
+    assert (public["port_blue"], public["port_green"]) == (8102, 8103)
+
+
+def test_a_server_used_by_a_fleet_app_only_as_further_server_is_not_deleted(fleet):
+    with pytest.raises(Conflict, match="used by apps: shop"):
+        servers.delete("web2")
+    servers.delete("web3")
+
+
+def test_deleting_an_app_frees_its_servers(fleet):
+    shop, solo = fleet
+    apps.delete("shop")
+    with db.session() as s:
+        assert [row.app_id for row in s.exec(select(AppServer))] == [solo.id]
+    servers.delete("web2")
+
+
+def test_a_fleet_is_added_all_or_nothing(fleet):
+    def add(*further: str, url: str = "http://n.example"):
+        data = apps.AppInput(name="new", server="web3", source="/x", url=url)
+        return apps.add(data, further=further)
+
+    with pytest.raises(NotFound, match="no server named 'nope'"):
+        add("web2", "nope")
+    with pytest.raises(Conflict, match="new already deploys to web3"):
+        add("web3")
+    with pytest.raises(Conflict, match="app 'shop' already serves http://a.example on server web2"):
+        add("web2", url="http://a.example")
+    assert "new" not in [a.name for a in apps.list_all()]
+    new = add("web2", "web1")
+    assert _on(new) == [
+        ("web3", {"blue": 8100, "green": 8101}, True),
+        ("web1", {"blue": 8104, "green": 8105}, False),
+        ("web2", {"blue": 8102, "green": 8103}, False),
+    ]
+
+
+def test_a_refused_removal_is_known_before_any_server_is_touched(fleet):
+    with pytest.raises(Conflict, match="primary server"):
+        apps.check_removable("shop", "web1")
+    with pytest.raises(NotFound):
+        apps.check_removable("shop", "web3")
+    apps.check_removable("shop", "web2")
+    assert len(apps.placements(fleet[0].id)) == 2  # asking removed nothing
