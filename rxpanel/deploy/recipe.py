@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from rxpanel.deploy import build as local_build
 from rxpanel.deploy.fleet import Target, each, targets_of
@@ -39,10 +39,9 @@ class Run:
     cached: ReleaseInfo | None = None  # a kept release of this very build
     building: object | None = None  # steps.build.Building
     release: ReleaseInfo | None = None  # what goes live
+    reused: bool = False  # a kept release of this build goes live: no build, no upload
     color: str = ""  # the colour it starts on
     unfinished: bool = False  # a new release that failed before it was complete turns bad
-    summary: str = ""
-    data: dict = field(default_factory=dict)
 
     @property
     def app(self):

@@ -87,7 +87,7 @@ def reuse(run: Run) -> None:
     if cached is not None and all(_has(run, t, cached.id) for t in run.targets):
         run.log.line(f"release {cached.id} already holds this build: no build, no upload")
         run.journal.release_used(cached.id)
-        run.release = cached
+        run.release, run.reused = cached, True
         return
     if run.building is None:
         run.building = Building.start(run)
@@ -103,7 +103,7 @@ def _has(run: Run, t, release_id: str) -> bool:
 
 
 def building_new(run: Run) -> bool:
-    return run.building is not None and run.release is None
+    return not run.reused
 
 
 def reason_first(step):
