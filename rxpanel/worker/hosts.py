@@ -8,10 +8,18 @@ from dataclasses import dataclass
 
 from rxpanel.deploy.commands import check, composite, lock, supervisor
 from rxpanel.deploy.remote import RemoteError
+from rxpanel.deploy.target import connect
 from rxpanel.models import App, Server
 from rxpanel.services import NotFound, apps, servers, standbys
-from rxpanel.worker.plans import host_of, layout_of
-from rxpanel.worker.runs import connect_server
+from rxpanel.worker.plans import host_of, layout_of, target_of
+
+
+def connect_server(server: Server):
+    """An opened connection to a stored server; the first one records its host key."""
+    return connect(
+        target_of(server, {}, primary=False),
+        on_host_key=lambda key: servers.record_host_key(server.id, key),
+    )
 
 
 @dataclass

@@ -8,6 +8,7 @@ a deploy: it builds the plan, hands the engine a DbJournal, records the outcome.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import traceback
@@ -16,14 +17,15 @@ from rxpanel.deploy import engine
 from rxpanel.deploy.commands import lock, other_color, release, standby, supervisor
 from rxpanel.deploy.plan import lock_owner
 from rxpanel.deploy.remote import RemoteError
-from rxpanel.deploy.target import connect
 from rxpanel.models import Deployment
 from rxpanel.secrets import redact
-from rxpanel.services import apps, deployments, notify, releases, servers
+from rxpanel.services import apps, deployments, notify, releases
+from rxpanel.worker.hosts import connect_server, stop_due_standbys
 from rxpanel.worker.journal import DbJournal
-from rxpanel.worker.plans import layout_of, plan_of, target_of
+from rxpanel.worker.plans import layout_of, plan_of
 
 HEARTBEAT_EVERY = 5.0
+log = logging.getLogger("rxpanel.worker")
 
 
 def execute(dep: Deployment, cancel: threading.Event | None = None) -> Deployment:
@@ -93,13 +95,18 @@ def tell(dep: Deployment) -> None:
 def drain(
     app_id: int, done=lambda: False, cancel: threading.Event | None = None, poll: float = 0.25
 ) -> None:
-    """Run the app's queued deployments until `done()` says stop."""
+    """Run the app's queued deployments until `done()` says stop; then stop the
+    warm standbys that are due (a CLI that deploys without a panel catches up)."""
     while not done():
         dep = deployments.claim(app_id)
         if dep is not None:
             execute(dep, cancel)
         else:
             time.sleep(poll)
+    try:
+        stop_due_standbys()
+    except Exception:  # noqa: BLE001 - the panel's scheduler tries again
+        log.warning("stopping due standbys failed", exc_info=True)
 
 
 def recover() -> list[Deployment]:
@@ -112,14 +119,6 @@ def recover() -> list[Deployment]:
         except Exception as e:  # noqa: BLE001 - recovery must not stop start-up
             deployments.add_log(dep.id, f"recovery could not reach the server: {e}", level="error")
     return dead
-
-
-def connect_server(server) -> object:
-    """An opened connection to a stored server; the first one records its host key."""
-    return connect(
-        target_of(server, {}, primary=False),
-        on_host_key=lambda key: servers.record_host_key(server.id, key),
-    )
 
 
 def _repair(dep: Deployment) -> None:
