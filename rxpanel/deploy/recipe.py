@@ -17,10 +17,7 @@ from rxpanel.deploy import build as local_build
 from rxpanel.deploy.fleet import Target, each, targets_of
 from rxpanel.deploy.journal import Journal, StepLog
 from rxpanel.deploy.plan import Plan, ReleaseInfo
-
-
-def _no_connect(plan, secrets, on_host_key):  # pragma: no cover - replaced in execute
-    raise RuntimeError("no connection factory")
+from rxpanel.deploy.target import connect as ssh_connect
 
 
 @dataclass
@@ -31,13 +28,13 @@ class Run:
     journal: Journal
     log: StepLog
     targets: list[Target]
-    connect: Callable = _no_connect  # (TargetPlan, secrets, on_host_key) -> opened Remote
+    connect: Callable = ssh_connect  # (TargetPlan, secrets, on_host_key) -> opened Remote
     builder: object = local_build  # checkout / ensure_build_venv / export / build_key
     pool: ThreadPoolExecutor | None = None  # the build runs here, beside the servers' work
     source: object | None = None  # the checked-out build.Source
     key: str = ""  # the build key
     cached: ReleaseInfo | None = None  # a kept release of this very build
-    building: object | None = None  # steps.build.Building
+    building: object | None = None  # steps.source.Building
     release: ReleaseInfo | None = None  # what goes live
     reused: bool = False  # a kept release of this build goes live: no build, no upload
     color: str = ""  # the colour it starts on
@@ -106,8 +103,6 @@ def new_run(
     connect: Callable | None = None,
     builder: object | None = None,
 ) -> Run:
-    from rxpanel.deploy.target import connect as ssh_connect
-
     return Run(
         plan=plan,
         journal=journal,
