@@ -34,8 +34,8 @@ def main() -> int:
     os.environ["RXPANEL_HOME"] = str(work / "home")
     os.environ["REFLEX_TELEMETRY_ENABLED"] = "false"
     from rxpanel import db, sandbox
-    from rxpanel.deploy import runner
     from rxpanel.services import apps, deployments, servers
+    from rxpanel.worker import runs as runner
 
     db.upgrade()
     boxes = []

@@ -328,3 +328,18 @@ class AppServer(SQLModel, table=True):
     port_blue: int
     port_green: int
     primary: bool = False
+
+
+class StandbyStop(SQLModel, table=True):
+    """When the panel's scheduler stops an app's warm standby on one server (one row
+    per app and server; a later switch replaces it). Plain ids, no foreign keys: a
+    row outliving its app or server is skipped and dropped by the job."""
+
+    __table_args__ = (Index("ix_standbystop_app_server", "app_id", "server_id", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    app_id: int = Field(index=True)
+    server_id: int
+    color: str
+    release_id: str
+    due_at: datetime = Timestamp(index=True)

@@ -32,8 +32,8 @@ def add(a) -> int:
 
 
 def update(a) -> int:
-    from rxpanel.deploy.pipeline import remove_from_server
     from rxpanel.services import apps
+    from rxpanel.worker.hosts import remove_app as remove_from_server
 
     for name in a.add_server or []:
         apps.add_server(a.name, validate.slug(name, "server name"))
@@ -108,8 +108,8 @@ def env(a) -> int:
 
 
 def remove(a) -> int:
-    from rxpanel.deploy.pipeline import remove_from_server
     from rxpanel.services import apps
+    from rxpanel.worker.hosts import remove_app as remove_from_server
 
     app = apps.get(a.name)
     if app.current_release_id or a.purge:

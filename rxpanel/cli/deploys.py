@@ -77,9 +77,9 @@ def _resolve(dep_id: int):
 def _run_and_follow(app_id: int, dep_id: int) -> int:
     """Run queued work for the app in a thread while printing our deployment's log.
     Ctrl-C cancels a queued deployment, or a running one after its current step."""
-    from rxpanel.deploy import runner
     from rxpanel.models import DEPLOY_STATES_FINAL
     from rxpanel.services import deployments
+    from rxpanel.worker import runs as runner
 
     runner.recover()
     cancel = threading.Event()

@@ -108,8 +108,8 @@ def list_remote(a, panel) -> int:
 
 
 def check(a) -> int:
-    from rxpanel.deploy.target import check_server
     from rxpanel.services import servers
+    from rxpanel.worker.hosts import check_server
 
     failed = 0
     for item in check_server(servers.get(a.name)):

@@ -4,7 +4,6 @@ host keys. Commands arrive as ready strings from deploy/commands."""
 from __future__ import annotations
 
 import base64
-import hashlib
 import io
 import socket
 import stat
@@ -16,9 +15,11 @@ from fabric import Config, Connection
 from invoke.exceptions import CommandTimedOut
 
 from rxpanel.secrets import redact
+from rxpanel.sshkeys import fingerprint, key_string, load_private_key
+
+__all__ = ["fingerprint", "key_string", "load_private_key"]  # re-exported for old callers
 
 CONNECT_TIMEOUT = 15
-KEY_CLASSES = (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey)
 
 
 class RemoteError(RuntimeError):
@@ -34,30 +35,6 @@ class CommandFailed(RemoteError):
         self.label, self.exit_code, self.output = label, exit_code, output
         tail = " | ".join(line for line in output.strip().splitlines()[-3:] if line.strip())
         super().__init__(f"{label} failed (exit {exit_code}){': ' + tail if tail else ''}")
-
-
-def load_private_key(text: str) -> paramiko.PKey:
-    """Parse an unencrypted OpenSSH/PEM private key, or raise ValueError."""
-    for cls in KEY_CLASSES:
-        try:
-            return cls.from_private_key(io.StringIO(text))
-        except paramiko.PasswordRequiredException:
-            raise ValueError(
-                "the SSH key is protected by a passphrase; use a key without one"
-            ) from None
-        except (paramiko.SSHException, ValueError, IndexError, TypeError):
-            continue
-    raise ValueError("the file is not an SSH private key (ed25519, ecdsa or rsa)")
-
-
-def key_string(key: paramiko.PKey) -> str:
-    return f"{key.get_name()} {key.get_base64()}"
-
-
-def fingerprint(key_line: str) -> str:
-    """SHA256 fingerprint as `ssh-keygen -l` shows it."""
-    blob = base64.b64decode(key_line.split()[1])
-    return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
 
 
 class _TrustOnFirstUse(paramiko.MissingHostKeyPolicy):
@@ -168,6 +145,10 @@ class Remote:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+    @property
+    def connected(self) -> bool:
+        return self._conn is not None and self._conn.is_connected
 
     @property
     def conn(self) -> Connection:

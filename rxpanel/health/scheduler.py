@@ -1,5 +1,7 @@
 """The leader's timetable (APScheduler on the worker's event loop): a sweep per
-check interval in use, notification deliveries, hourly rollups and pruning."""
+check interval in use, notification deliveries, hourly rollups and pruning, and
+stopping warm standbys whose time has come (at start too: a panel that was down
+catches up at once)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from rxpanel.health import alerts, prober, watch
 from rxpanel.services import health
 
 log = logging.getLogger("rxpanel.health")
-SYNC_EVERY, DELIVER_EVERY = 10, 2  # seconds
+SYNC_EVERY, DELIVER_EVERY, STANDBYS_EVERY = 10, 2, 5  # seconds
 
 
 class Checks:
@@ -29,6 +31,9 @@ class Checks:
         )
         self.scheduler.add_job(self.deliver, "interval", seconds=DELIVER_EVERY, id="deliver", **job)
         self.scheduler.add_job(self.keep_bounded, "cron", minute=1, id="rollup", **job)
+        self.scheduler.add_job(
+            self.standbys, "interval", seconds=STANDBYS_EVERY, id="standbys", next_run_time=now, **job
+        )
         self.scheduler.start()
 
     async def stop(self) -> None:
@@ -70,3 +75,9 @@ class Checks:
         hours = await asyncio.to_thread(health.rollup)
         removed = await asyncio.to_thread(health.prune)
         log.info("rolled up %d hour(s); pruned %s", hours, removed)
+
+    async def standbys(self) -> None:
+        from rxpanel.worker.hosts import stop_due_standbys
+
+        for stopped in await asyncio.to_thread(stop_due_standbys):
+            log.info("standby stopped: %s", stopped)

@@ -222,3 +222,14 @@ def interrupt_dead() -> list[Deployment]:
 
 def is_final(dep_id: int) -> bool:
     return get(dep_id).status in DEPLOY_STATES_FINAL
+
+
+def add_logs(dep_id: int, lines: list[tuple[str, str, str]]) -> None:
+    """Several log lines (line, step, level) in one transaction, in order."""
+    if not lines:
+        return
+    with db.session() as s:
+        s.add_all(
+            DeploymentLog(deployment_id=dep_id, line=line, step=step, level=level)
+            for line, step, level in lines
+        )

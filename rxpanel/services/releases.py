@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import secrets as pysecrets
-from datetime import datetime
 
 from sqlmodel import col, select
 
 from rxpanel import db
 from rxpanel.models import Release, utcnow
+from rxpanel.retention import KEPT, choose_removals, usable  # noqa: F401 - re-exported
 from rxpanel.services import NotFound
-
-KEPT = ("ready", "live", "good")  # usable, while its files are on the server
 
 
 def new_id() -> str:
@@ -38,10 +36,6 @@ def for_app(app_id: int) -> list[Release]:
     with db.session() as s:
         q = select(Release).where(Release.app_id == app_id).order_by(col(Release.id).desc())
         return list(s.exec(q).all())
-
-
-def usable(release: Release) -> bool:
-    return release.status in KEPT and release.removed_at is None
 
 
 def mark_removed(release_ids: list[str]) -> None:
@@ -81,19 +75,3 @@ def previous_good(app_id: int, current_id: str | None) -> Release | None:
             col(Release.removed_at).is_(None),
         )
         return s.exec(q.order_by(col(Release.live_at).desc(), col(Release.id).desc())).first()
-
-
-def choose_removals(releases: list[Release], current_id: str | None, keep: int) -> list[Release]:
-    """Keep the `keep` newest usable releases, always the current and the previous
-    good one; bad releases do not count and are removed. Pure: decides, deletes nothing."""
-    kept_ones = sorted((r for r in releases if usable(r)), key=lambda r: r.id, reverse=True)
-    protected = {current_id}
-    good = sorted(
-        (r for r in kept_ones if r.status == "good" and r.id != current_id),
-        key=lambda r: (r.live_at or datetime.min, r.id),
-        reverse=True,
-    )
-    if good:
-        protected.add(good[0].id)
-    kept = {r.id for r in kept_ones[:keep]} | protected
-    return [r for r in releases if r.removed_at is None and r.id not in kept]

@@ -46,7 +46,7 @@ class ServerInput:
 
 def read_key_file(path: str | Path) -> str:
     """Read and check a private key file; the file is not needed afterwards."""
-    from rxpanel.deploy.remote import load_private_key
+    from rxpanel.sshkeys import load_private_key
 
     path = Path(path).expanduser()
     try:
@@ -146,7 +146,7 @@ def forget_host_key(name: str) -> None:
 
 def public(server: Server) -> dict:
     """What may be shown: everything but the key."""
-    from rxpanel.deploy.remote import fingerprint
+    from rxpanel.sshkeys import fingerprint
 
     return {
         "name": server.name,

@@ -9,11 +9,11 @@ import asyncio
 
 import reflex as rx
 
-from rxpanel.deploy.remote import load_private_key
-from rxpanel.deploy.target import check_server
 from rxpanel.services import ServiceError, servers, views
+from rxpanel.sshkeys import load_private_key
 from rxpanel.state.auth import AuthState, authorized, record
 from rxpanel.validate import ValidationError
+from rxpanel.worker.hosts import check_server
 
 DEFAULTS = {
     "name": "",

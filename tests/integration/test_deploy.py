@@ -540,11 +540,24 @@ def test_standby_stops_after_its_period(story, cli):
     live = cli.json("app", "list")[0]["live_color"]
     idle = "blue" if live == "green" else "green"
     assert "RUNNING" in story.supervisor("status", f"rxpanel-demo-{idle}")
-    wait_for(
-        lambda: "STOPPED" in story.supervisor("status", f"rxpanel-demo-{idle}"),
-        timeout=30,
-        what="the standby to stop",
+    # the stop is a job of the panel's scheduler (no timer is left on the server):
+    # the worker the panel runs, here on its own as `rxpanel worker`
+    worker = subprocess.Popen(
+        [*cli.base, "worker"],
+        env=cli.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
+    try:
+        wait_for(
+            lambda: "STOPPED" in story.supervisor("status", f"rxpanel-demo-{idle}"),
+            timeout=30,
+            what="the standby to stop",
+        )
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
     assert story.version() == "v10"
     assert story.lock_free()
 

@@ -1,12 +1,14 @@
-"""The warm standby: the old colour stays up after a switch, then stops by itself.
+"""The warm standby: the old colour stays up after a switch, then is stopped.
 
-The stop is scheduled on the server (a detached shell), so it happens whether
-or not the panel or CLI that deployed is still running. It takes the app lock
-and stops the colour only if it is still the standby recorded by that switch."""
+The marker on the server says which colour and release is the standby. The stop
+is a job of the panel's scheduler (commands.composite.stop_standby), which takes
+the app lock as STOP_OWNER and stops the colour only if the marker still names it."""
 
 from __future__ import annotations
 
 from rxpanel.deploy.commands.base import AppLayout, q
+
+STOP_OWNER = "standby-stop"  # the lock owner a deploy waits for
 
 
 def mark(app: AppLayout, color: str, release_id: str) -> str:

@@ -3,23 +3,29 @@ cancellation, and recovery of deployments whose process died.
 
 Any process may run deployments (the panel's background runner, or the CLI
 while it waits for its own); the database decides who runs what (see
-services.deployments.claim)."""
+services.deployments.claim). The worker is the only code that reads services for
+a deploy: it builds the plan, hands the engine a DbJournal, records the outcome."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import traceback
 
-from rxpanel.deploy import pipeline
+from rxpanel.deploy import engine
 from rxpanel.deploy.commands import lock, other_color, release, standby, supervisor
+from rxpanel.deploy.plan import lock_owner
 from rxpanel.deploy.remote import RemoteError
-from rxpanel.deploy.target import connect, layout_of
 from rxpanel.models import Deployment
 from rxpanel.secrets import redact
 from rxpanel.services import apps, deployments, notify, releases
+from rxpanel.worker.hosts import connect_server, stop_due_standbys
+from rxpanel.worker.journal import DbJournal
+from rxpanel.worker.plans import layout_of, plan_of
 
 HEARTBEAT_EVERY = 5.0
+log = logging.getLogger("rxpanel.worker")
 
 
 def execute(dep: Deployment, cancel: threading.Event | None = None) -> Deployment:
@@ -40,13 +46,17 @@ def execute(dep: Deployment, cancel: threading.Event | None = None) -> Deploymen
 
 
 def _run(dep: Deployment, cancel: threading.Event | None) -> Deployment:
+    journal = DbJournal(dep.id, dep.app_id)
     try:
-        summary = pipeline.execute(dep, cancel)
+        try:
+            summary = engine.execute(plan_of(dep), journal, cancel)
+        finally:
+            journal.close()  # every line of the engine is written before the outcome
         deployments.add_log(dep.id, f"success: {summary}")
         return deployments.finish(dep.id, "success", summary)
-    except pipeline.Cancelled as e:
+    except engine.Cancelled as e:
         return deployments.finish(dep.id, "cancelled", str(e))
-    except pipeline.DeployFailed as e:
+    except engine.DeployFailed as e:
         deployments.add_log(dep.id, f"failed: {e}", level="error")
         return deployments.finish(dep.id, "failed", str(e))
     except Exception as e:  # noqa: BLE001 - a bug must still end as a recorded failure
@@ -85,13 +95,18 @@ def tell(dep: Deployment) -> None:
 def drain(
     app_id: int, done=lambda: False, cancel: threading.Event | None = None, poll: float = 0.25
 ) -> None:
-    """Run the app's queued deployments until `done()` says stop."""
+    """Run the app's queued deployments until `done()` says stop; then stop the
+    warm standbys that are due (a CLI that deploys without a panel catches up)."""
     while not done():
         dep = deployments.claim(app_id)
         if dep is not None:
             execute(dep, cancel)
         else:
             time.sleep(poll)
+    try:
+        stop_due_standbys()
+    except Exception:  # noqa: BLE001 - the panel's scheduler tries again
+        log.warning("stopping due standbys failed", exc_info=True)
 
 
 def recover() -> list[Deployment]:
@@ -114,7 +129,7 @@ def _repair(dep: Deployment) -> None:
     for number, (server, _ports) in enumerate(apps.targets(app)):
         layout = layout_of(app, server)
         try:
-            remote = connect(server)
+            remote = connect_server(server)
         except RemoteError as e:
             deployments.add_log(dep.id, f"recovery: {server.name}: {e}", level="error")
             continue
@@ -134,7 +149,9 @@ def _repair(dep: Deployment) -> None:
             idle = other_color(app.live_color)
             if warm[:1] != [idle]:
                 remote.run(supervisor.stop(layout, idle), label="stopping the unfinished colour")
-            remote.run(lock.release(layout, pipeline.lock_owner(dep)), label="releasing the lock")
+            remote.run(
+                lock.release(layout, lock_owner(dep.id, dep.runner)), label="releasing the lock"
+            )
             deployments.add_log(dep.id, f"recovery: {server.name}: the lock was released")
     if dep.release_id and dep.release_id != app.current_release_id:
         rel = releases.get(dep.release_id)

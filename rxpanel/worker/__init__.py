@@ -58,8 +58,8 @@ class Worker:
                 await asyncio.to_thread(leases.release, LEASE, self.id)
 
     async def _lead(self) -> None:
-        from rxpanel.deploy.runner import Runner
         from rxpanel.health.scheduler import Checks
+        from rxpanel.worker.runs import Runner
 
         log.info("%s leads: deploy runner and health checks start", self.id)
         self._runner = await asyncio.to_thread(lambda: Runner().start())

@@ -1,0 +1,94 @@
+"""What a deployment works with, handed in by the worker and frozen: the engine
+reads no database. Lookups that must be asked while the deploy runs (is a build
+cached, has the deployment holding a lock finished) are callables in the plan."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from rxpanel.deploy.commands import AppLayout, Host
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    id: int
+    name: str
+    url: str
+    source: str
+    branch: str
+    health_path: str = "/ping"
+    health_timeout: float = 60
+    standby_minutes: float = 15
+    keep_releases: int = 5
+    live_color: str | None = None
+    current_release_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ReleaseInfo:
+    """A release as retention and rollback see it."""
+
+    id: str
+    commit: str
+    status: str = "new"
+    req_hash: str = ""
+    build_key: str = ""
+    live_at: datetime | None = None
+    removed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TargetPlan:
+    """One server of the app: how to reach it, its paths and the app's ports there."""
+
+    server_id: int
+    name: str
+    host: str
+    port: int
+    user: str
+    private_key: str  # decrypted, never logged
+    host_key: str | None  # pinned; None until the first connection records it
+    paths: Host
+    ports: Mapping[str, int]  # colour -> backend port
+    primary: bool = False
+    spare_ports: tuple[int, ...] = ()  # free backend ports, if a stranger holds ours
+
+    def layout(self, app: str) -> AppLayout:
+        return AppLayout(self.paths, app)
+
+
+def _never(_key: str) -> ReleaseInfo | None:
+    return None
+
+
+def _unknown(_deployment_id: int) -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class Plan:
+    deployment_id: int
+    kind: str  # deploy | rollback
+    owner: str  # who holds the server locks, "deployment #12 (host:pid)"
+    app: AppSettings
+    env: Mapping[str, str]
+    targets: tuple[TargetPlan, ...]  # the primary first
+    ref: str | None = None
+    rollback_to: ReleaseInfo | None = None  # chosen and checked by the worker
+    releases: tuple[ReleaseInfo, ...] = ()  # the app's releases, for retention
+    reusable: Callable[[str], ReleaseInfo | None] = field(default=_never)  # by build key
+    finished: Callable[[int], bool] = field(default=_unknown)  # is deployment #n final
+
+    @property
+    def secrets(self) -> list[str]:
+        return list(self.env.values())
+
+    @property
+    def fleet(self) -> bool:
+        return len(self.targets) > 1
+
+
+def lock_owner(deployment_id: int, runner: str | None) -> str:
+    return f"deployment #{deployment_id} ({runner})"

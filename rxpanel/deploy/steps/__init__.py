@@ -1,0 +1,1 @@
+"""The steps of the deploy and rollback recipes, one module per family."""

@@ -1,0 +1,122 @@
+"""Checkout and the local build: the build starts beside the server work (the
+lock, the server venvs) and its backend is ready seconds before its frontend."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from rxpanel.deploy import build as local_build
+from rxpanel.deploy.journal import DeployFailed
+from rxpanel.deploy.recipe import Run
+
+
+def checkout(run: Run) -> None:
+    app, log = run.app, run.log
+    with log.step("checkout"):
+        try:
+            source = run.builder.checkout(app.name, app.source, app.branch, run.plan.ref, log.output)
+        except local_build.BuildError as e:
+            raise DeployFailed(str(e)) from None
+        run.journal.commit_resolved(source.commit)
+    run.source = source
+    run.key = run.builder.build_key(
+        commit=source.commit, req_hash=source.req_hash, url=app.url, env=dict(run.plan.env)
+    )
+    run.cached = run.plan.reusable(run.key)
+
+
+@dataclass
+class Building:
+    """A build under way."""
+
+    backend: Future  # the backend zip's Path
+    done: Future  # the build.Build
+
+    @classmethod
+    def start(cls, run: Run) -> Building:
+        backend: Future = Future()
+        return cls(backend, run.pool.submit(_build, run, backend))
+
+    def backend_zip(self) -> Path:
+        try:
+            return self.backend.result()
+        except DeployFailed:
+            self.done.result()  # raises the build's own error
+            raise
+
+
+def _build(run: Run, backend: Future):
+    with run.log.step("build"):
+        try:
+            venv = run.builder.ensure_build_venv(run.source, run.log.output)
+            return run.builder.export(
+                run.app.name,
+                run.source,
+                venv,
+                url=run.app.url,
+                env=dict(run.plan.env),
+                log=run.log.output,
+                backend_ready=backend.set_result,
+            )
+        except local_build.BuildError as e:
+            raise DeployFailed(str(e)) from None
+        finally:
+            if not backend.done():
+                backend.set_exception(DeployFailed("the build stopped"))
+
+
+def start_build(run: Run) -> None:
+    """The build needs no server: it starts now unless a kept release holds it."""
+    run.pool = ThreadPoolExecutor(1)
+    if run.cached is None:
+        run.building = Building.start(run)
+
+
+def wait_for_build(run: Run) -> None:
+    """No step of this deployment logs after its outcome: the build ends first."""
+    if run.pool is not None:
+        run.pool.shutdown(wait=True)
+
+
+def reuse(run: Run) -> None:
+    """A kept release of this very build that every server still holds goes live
+    again: no build, no upload. Otherwise the build starts (if it has not)."""
+    cached = run.cached
+    if cached is not None and all(_has(run, t, cached.id) for t in run.targets):
+        run.log.line(f"release {cached.id} already holds this build: no build, no upload")
+        run.journal.release_used(cached.id)
+        run.release, run.reused = cached, True
+        return
+    if run.building is None:
+        run.building = Building.start(run)
+
+
+def _has(run: Run, t, release_id: str) -> bool:
+    from rxpanel.deploy.commands import release
+
+    try:
+        return t.run(release.exists(t.layout, release_id), "check release", check=False).ok
+    except DeployFailed as e:
+        raise DeployFailed(f"{t.tag}{e}") from None  # outside a fleet result: say where
+
+
+def building_new(run: Run) -> bool:
+    return not run.reused
+
+
+def reason_first(step):
+    """Code that will not start often will not build either: when starting or the
+    gate fails while the build failed too, the build's own error is the reason."""
+
+    def run_step(run: Run) -> None:
+        try:
+            step(run)
+        except DeployFailed as failed:
+            if run.building is None:
+                raise
+            raise run.building.done.exception() or failed from None
+
+    run_step.__name__ = step.__name__
+    return run_step

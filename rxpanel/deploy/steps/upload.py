@@ -1,0 +1,157 @@
+"""The server venvs (made while the build runs), the backend with its launcher,
+migrations (once, on the primary server), and the frontend that completes the
+release."""
+
+from __future__ import annotations
+
+import secrets as pysecrets
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rxpanel.deploy.commands import release
+from rxpanel.deploy.commands import venv as venv_cmd
+from rxpanel.deploy.fleet import Target
+from rxpanel.deploy.journal import DeployFailed
+from rxpanel.deploy.plan import ReleaseInfo
+from rxpanel.deploy.recipe import Run
+from rxpanel.deploy.remote import RemoteError
+from rxpanel.deploy.templates.release import (
+    render_env_file,
+    render_release_json,
+    render_run_script,
+)
+
+
+def new_release_id() -> str:
+    """Sortable by time: 20261121T180102-ab12cd."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + pysecrets.token_hex(3)
+
+
+def server_venv(run: Run) -> None:
+    source, log = run.source, run.log
+
+    def one(t: Target) -> None:
+        t.run(release.prepare(t.layout), "preparing the app directory")
+        with log.step(f"server venv{t.suffix}"):
+            t.remote.put_bytes(
+                source.requirements, venv_cmd.requirements_path(t.layout, source.req_hash)
+            )
+            t.run(
+                venv_cmd.ensure(t.layout, source.req_hash),
+                "creating the server venv",
+                timeout=1800,
+                on_line=lambda line: log.output(t.tag + line),
+            )
+
+    run.each(one, "making the server venv")
+
+
+def upload_backend(run: Run) -> None:
+    """The backend and its launcher everywhere, as soon as the build has it."""
+    app, source, env = run.app, run.source, dict(run.plan.env)
+    backend_zip = run.building.backend_zip()
+    rel = ReleaseInfo(
+        id=new_release_id(),
+        commit=source.commit,
+        status="new",
+        req_hash=source.req_hash,
+        build_key=run.key,
+    )
+    run.journal.release_created(rel, env)
+    run.release = rel
+    meta = render_release_json(
+        id=rel.id,
+        app=app.name,
+        commit=source.commit,
+        build=run.key,
+        requirements=source.req_hash,
+        url=app.url,
+        deployment=run.plan.deployment_id,
+    )
+
+    def send(t: Target) -> None:
+        t.undo.append(release.remove(t.layout, [rel.id]))  # until the frontend is there
+        rel_dir = t.layout.release(rel.id)
+        with run.log.step(f"upload backend{t.suffix}"):
+            send_zip(run, t, backend_zip, lambda z: release.unpack_backend(t.layout, rel.id, z))
+            files = [
+                (render_env_file(env, app.url), f"{rel_dir}/env", 0o600),
+                (
+                    render_run_script(
+                        app=app.name,
+                        release=rel.id,
+                        release_dir=rel_dir,
+                        venv=t.layout.venv(source.req_hash),
+                        home=f"{t.layout.shared}/home",
+                    ),
+                    f"{rel_dir}/run.sh",
+                    0o755,
+                ),
+                (meta, f"{rel_dir}/release.json.part", 0o644),  # named when complete
+            ]
+            for text, path, mode in files:
+                t.put_bytes(text.encode(), path, mode)
+
+    run.each(send, "the upload")
+
+
+def migrate(run: Run) -> None:
+    primary = run.primary
+    with run.log.step("migrate"):
+        try:
+            primary.run(
+                venv_cmd.migrate(primary.layout, run.release.id, run.source.req_hash),
+                "reflex db migrate",
+                on_line=run.log.output,
+                timeout=600,
+            )
+        except DeployFailed as e:
+            raise DeployFailed(f"{primary.tag}{e}") from None  # one server: say which
+    run.unfinished = True  # from here a failure makes the release bad
+
+
+def unfinished_is_bad(run: Run, error: BaseException) -> None:
+    """Undo: a release that never became complete cannot come back."""
+    if run.unfinished and isinstance(error, Exception):
+        run.journal.release_status(run.release.id, "bad", str(error))
+        run.unfinished = False
+
+
+def upload_frontend(run: Run) -> None:
+    """The static frontend into the release everywhere; then the release is complete."""
+    rel, made = run.release, run.building.done.result()
+
+    def send(t: Target) -> None:
+        with run.log.step(f"upload frontend{t.suffix}"):
+            send_zip(
+                run, t, made.frontend_zip, lambda z: release.unpack_frontend(t.layout, rel.id, z)
+            )
+        t.undo.remove(release.remove(t.layout, [rel.id]))
+
+    run.each(send, "the upload")
+    run.journal.release_status(rel.id, "ready")
+    run.unfinished = False
+
+
+def send_zip(run: Run, t: Target, zip_path: Path, unpack: Callable[[str], str]) -> None:
+    """Upload one zip of the build and unpack it (`unpack` is given the upload's path)."""
+    started, size = time.monotonic(), zip_path.stat().st_size
+    # the zip, and what it unpacks to (about three times its size), must fit
+    free = t.run(release.free_kib(t.layout), "checking free space").stdout.strip()
+    if free.isdigit() and int(free) * 1024 < size * 4:
+        raise t.fail(
+            f"not enough disk space on the server: {int(free) / 1024:.1f} MB "
+            f"free in {t.layout.dir}, about {size * 4 / 1e6:.1f} MB needed"
+        )
+    remote_zip = f"{t.layout.tmp}/{zip_path.parent.name}.{zip_path.name}"
+    try:
+        t.remote.put_file(str(zip_path), remote_zip, label=f"upload of {zip_path.name}")
+    except RemoteError as e:
+        raise t.fail(str(e)) from None
+    run.log.line(
+        f"{t.tag}uploaded {zip_path.name} ({size / 1e6:.2f} MB) "
+        f"in {time.monotonic() - started:.2f} s"
+    )
+    t.run(unpack(remote_zip), f"unpacking {zip_path.name}")

@@ -1,0 +1,366 @@
+"""The deploy and rollback recipes against fake servers: every command sent is
+recorded, results are scripted per label, the build is a fake that makes zips in
+tmp_path, and the journal is kept in memory. No sshd, nginx or supervisord."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from rxpanel.deploy import build, engine
+from rxpanel.deploy.commands import Host, composite, lock, nginx, release, supervisor
+from rxpanel.deploy.plan import AppSettings, Plan, ReleaseInfo, TargetPlan
+from rxpanel.deploy.remote import Result
+from rxpanel.deploy.steps import upload
+from tests.unit.deploy.fakes import COMMIT, FakeBuilder, FakeRemote, Fleet, MemoryJournal
+
+NEW = "20261201T120000-abc123"  # the id the deploy gives its release
+R0 = "20261101T120000-000000"  # good, the one before
+R1 = "20261110T120000-111111"  # live on blue
+OWNER = "deployment #7 (box:1)"
+
+
+HOST = Host(deploy_root="/srv/rxpanel")
+
+
+def target(name: str, number: int, host_key: str | None = "ssh-ed25519 PINNED") -> TargetPlan:
+    return TargetPlan(
+        server_id=number,
+        name=name,
+        host=f"10.0.0.{number}",
+        port=22,
+        user="deploy",
+        private_key="KEY",
+        host_key=host_key,
+        paths=HOST,
+        ports={"blue": 8100, "green": 8101},
+        primary=number == 1,
+        spare_ports=(8102, 8103),
+    )
+
+
+RELEASES = (
+    ReleaseInfo(R0, "0" * 40, "good", "h0", "k0"),
+    ReleaseInfo(R1, "1" * 40, "live", "h1", "k1"),
+)
+
+
+def plan(servers=("web1",), kind="deploy", **kw) -> Plan:
+    app = AppSettings(
+        id=1,
+        name="demo",
+        url="http://demo.example",
+        source="/src/demo",
+        branch="main",
+        standby_minutes=15,
+        keep_releases=5,
+        live_color="blue",
+        current_release_id=R1,
+    )
+    fields = {
+        "deployment_id": 7,
+        "kind": kind,
+        "owner": OWNER,
+        "app": app,
+        "env": {"SECRET": "s3cr3t"},
+        "targets": tuple(target(n, i + 1) for i, n in enumerate(servers)),
+        "releases": RELEASES,
+    }
+    return Plan(**{**fields, **kw})
+
+
+@pytest.fixture(autouse=True)
+def fixed_release_id(monkeypatch):
+    monkeypatch.setattr(upload, "new_release_id", lambda: NEW)
+
+
+LAYOUT = TargetPlan.layout(target("web1", 1), "demo")
+REQ = build.requirements_hash(b"reflex==0.8.0\n")
+
+DEPLOY_TRACE = [
+    "taking the app lock",
+    "preparing the app directory",
+    f"put /srv/rxpanel/demo/venvs/{REQ}.requirements.txt",
+    "creating the server venv",
+    "checking free space",
+    "put /srv/rxpanel/demo/tmp/k.backend.zip",
+    "unpacking backend.zip",
+    f"put /srv/rxpanel/demo/releases/{NEW}/env",
+    f"put /srv/rxpanel/demo/releases/{NEW}/run.sh",
+    f"put /srv/rxpanel/demo/releases/{NEW}/release.json.part",
+    "reflex db migrate",
+    "reading the standby",
+    "put /srv/rxpanel/demo/tmp/rxpanel-demo-green.conf",
+    "starting green",
+    "health gate",
+    "checking free space",
+    "put /srv/rxpanel/demo/tmp/k.frontend.zip",
+    "unpacking frontend.zip",
+    "put /srv/rxpanel/demo/tmp/site.conf",
+    "switching nginx",
+    "finishing (standby, retention)",
+    "releasing the lock",
+]
+
+
+def trace(fleet: Fleet, server: str) -> list[str]:
+    return [f"put {c}" if label == "put" else label for label, c in fleet.calls[server]]
+
+
+def execute(p: Plan, fleet: Fleet, builder: FakeBuilder, journal: MemoryJournal, **kw) -> str:
+    return engine.execute(p, journal, connect=fleet.connect, builder=builder, **kw)
+
+
+def test_the_recipes_are_lists_of_named_steps():
+    assert engine.DEPLOY.names() == [
+        "checkout",
+        "build",
+        "lock",
+        "reuse",
+        "server venv",
+        "upload backend",
+        "migrate",
+        "start",
+        "health gate",
+        "upload frontend",
+        "switch",
+        "finish",
+    ]
+    assert engine.ROLLBACK.names() == [
+        "choose",
+        "lock",
+        "present",
+        "start",
+        "health gate",
+        "switch",
+        "finish",
+    ]
+
+
+def test_a_deploy(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    summary = execute(plan(), fleet, FakeBuilder(tmp_path), journal)
+
+    assert summary == f"release {NEW} ({COMMIT[:12]}) is live on green"
+    assert trace(fleet, "web1") == DEPLOY_TRACE
+    assert fleet.sent("web1", "taking the app lock") == [lock.acquire(LAYOUT, OWNER)]
+    assert fleet.sent("web1", "switching nginx") == [
+        composite.switch(LAYOUT, "/srv/rxpanel/demo/tmp/site.conf", NEW, "green")
+    ]
+    assert fleet.sent("web1", "finishing (standby, retention)") == [
+        composite.finish(LAYOUT, ("blue", R1), [], ["h0", "h1", REQ])
+    ]
+    assert fleet.sent("web1", "releasing the lock") == [lock.release(LAYOUT, OWNER)]
+
+    steps = [name for name, status in journal.steps if status == "ok"]
+    assert [s for s in steps if s != "build"] == [
+        "checkout",
+        "lock",
+        "server venv",
+        "upload backend",
+        "migrate",
+        "start green",
+        "health gate",
+        "upload frontend",
+        "switch",
+        "finish",
+    ]
+    assert "build" in steps
+    text = journal.text()
+    assert text[0] == "▶ checkout"
+    assert any(line.startswith("✓ checkout (") and line.endswith(" s)") for line in text)
+    assert "blue keeps release " + R1 + " warm for 15 min for instant rollback" in text
+    assert text[-1] == "lock released"
+    assert not any("s3cr3t" in line for line in text)
+
+    assert journal.of("commit_resolved") == [(COMMIT,)]
+    [(created, env)] = journal.of("release_created")
+    assert (created.id, created.commit, created.req_hash, env) == (
+        NEW,
+        COMMIT,
+        REQ,
+        {"SECRET": "s3cr3t"},
+    )
+    assert journal.of("release_status") == [(NEW, "ready")]
+    assert journal.of("went_live") == [(NEW, "green")]
+    [(server_id, color, old, _until)] = journal.of("standby_until")
+    assert (server_id, color, old) == (1, "blue", R1)
+    assert journal.of("releases_removed") == [([],)]
+    assert journal.of("host_key_seen") == []
+
+
+def test_a_kept_build_goes_live_again_without_build_or_upload(tmp_path):
+    fleet, journal, builder = Fleet(), MemoryJournal(), FakeBuilder(tmp_path)
+    kept = ReleaseInfo(R0, COMMIT, "good", "h0", "k0")
+    execute(plan(reusable=lambda key: kept), fleet, builder, journal)
+    assert builder.exports == 0
+    assert trace(fleet, "web1") == [
+        "taking the app lock",
+        "check release",
+        "reading the standby",
+        "put /srv/rxpanel/demo/tmp/rxpanel-demo-green.conf",
+        "starting green",
+        "health gate",
+        "put /srv/rxpanel/demo/tmp/site.conf",
+        "switching nginx",
+        "finishing (standby, retention)",
+        "releasing the lock",
+    ]
+    assert f"release {R0} already holds this build: no build, no upload" in journal.text()
+    assert journal.of("release_used") == [(R0,)]
+    assert journal.of("went_live") == [(R0, "green")]
+
+
+def test_a_rollback_to_the_warm_standby(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    fleet.answers[("web1", "reading the standby")] = Result(0, f"green {R0}\n", "")
+    p = plan(kind="rollback", rollback_to=RELEASES[0])
+    summary = execute(p, fleet, FakeBuilder(tmp_path), journal)
+
+    assert summary == f"rolled back to release {R0} (000000000000)"
+    assert trace(fleet, "web1") == [
+        "taking the app lock",
+        "check release",
+        "reading the standby",
+        "health gate",  # warm, not restarted, gated all the same
+        "put /srv/rxpanel/demo/tmp/site.conf",
+        "switching nginx",
+        "finishing (standby, retention)",
+        "releasing the lock",
+    ]
+    assert fleet.sent("web1", "check release") == [release.exists(LAYOUT, R0)]
+    text = journal.text()
+    assert text[0] == f"rolling back from {R1} to {R0} (000000000000)"
+    assert f"release {R0} is still warm on green: no restart needed" in text
+    assert journal.of("release_used") == [(R0, "0" * 40)]
+    assert journal.of("went_live") == [(R0, "green")]
+    assert [e[:3] for e in journal.of("standby_until")] == [(1, "blue", R1)]
+
+
+def test_a_rollback_to_a_release_no_server_holds(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    fleet.answers[("web1", "check release")] = Result(1, "", "")
+    with pytest.raises(engine.DeployFailed, match=f"release {R0} is not on web1"):
+        execute(plan(kind="rollback", rollback_to=RELEASES[0]), fleet, FakeBuilder(tmp_path), journal)
+    assert trace(fleet, "web1") == ["taking the app lock", "check release", "releasing the lock"]
+    assert journal.of("releases_removed") == [([R0],)]
+
+
+def test_a_fleet_where_one_gate_fails_switches_nothing(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    fleet.answers[("web2", "health gate")] = Result(1, "not healthy after 60s: /ping refused\n", "")
+    with pytest.raises(engine.DeployFailed) as failed:
+        execute(plan(("web1", "web2")), fleet, FakeBuilder(tmp_path), journal)
+
+    reason = (
+        "the health gate failed on 1 of 2 servers (web1: ok; web2: release "
+        f"{NEW} failed the health gate on port 8101: not healthy after 60s: /ping refused)"
+    )
+    assert str(failed.value) == reason
+    cleanup = [supervisor.stop(LAYOUT, "green"), release.remove(LAYOUT, [NEW])]
+    for server in ("web1", "web2"):
+        labels = fleet.labels(server)
+        assert "switching nginx" not in labels and "upload frontend" not in labels
+        assert labels[labels.index("health gate") + 1 :] == [
+            *(["reading the app log"] if server == "web2" else []),
+            "cleanup",
+            "cleanup",
+            "releasing the lock",
+        ]
+        assert fleet.sent(server, "cleanup") == cleanup
+        assert f"[{server}] cleaned up: the previous release keeps serving" in journal.text()
+    assert fleet.labels("web1")[:2] == ["taking the app lock", "preparing the app directory"]
+    assert len(fleet.sent("web1", "reflex db migrate")) == 1  # on the primary only
+    assert fleet.sent("web2", "reflex db migrate") == []
+    assert journal.of("went_live") == []
+    assert journal.of("release_status")[-1] == (NEW, "bad", reason)
+    assert ("health gate [web2]", "failed") in journal.steps
+    assert ("health gate [web1]", "ok") in journal.steps
+
+
+def test_a_failed_switch_switches_the_others_back(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    fleet.answers[("web2", "switching nginx")] = Result(
+        1, "", "nginx: [emerg] bad\nnginx -t failed: the previous site config was kept\n"
+    )
+    with pytest.raises(engine.DeployFailed) as failed:
+        execute(plan(("web1", "web2")), fleet, FakeBuilder(tmp_path), journal)
+
+    assert str(failed.value) == (
+        "the switch failed on 1 of 2 servers (web1: ok; web2: the switch failed, the previous "
+        "site config was kept: nginx: [emerg] bad | nginx -t failed: the previous site config "
+        "was kept)"
+    )
+    after = fleet.labels("web1")[fleet.labels("web1").index("switching nginx") + 1 :]
+    assert after == [
+        "restoring the previous site",
+        "restoring current",
+        "cleanup",
+        "releasing the lock",
+    ]
+    assert fleet.sent("web1", "restoring the previous site") == [nginx.restore_site(LAYOUT)]
+    assert fleet.sent("web1", "restoring current") == [release.activate(LAYOUT, R1, "blue")]
+    assert fleet.sent("web1", "cleanup") == [supervisor.stop(LAYOUT, "green")]
+    labels2 = fleet.labels("web2")
+    assert labels2[labels2.index("switching nginx") + 1 :] == ["cleanup", "releasing the lock"]
+    assert "[web1] switched back to the previous site" in journal.text()
+    assert journal.of("went_live") == []
+    assert journal.of("release_status")[-1][:2] == (NEW, "bad")
+
+
+def test_the_build_error_is_the_reason_when_the_gate_fails_too(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    fleet.answers[("web1", "health gate")] = Result(1, "not healthy after 60s\n", "")
+    with pytest.raises(engine.DeployFailed, match="^reflex export failed: boom$"):
+        execute(plan(), fleet, FakeBuilder(tmp_path, fail="reflex export failed: boom"), journal)
+    assert journal.of("release_status")[-1] == (NEW, "bad", "reflex export failed: boom")
+    assert "switching nginx" not in fleet.labels("web1")
+
+
+def test_a_first_connection_records_the_host_key(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    p = plan(targets=(target("web1", 1, host_key=None),))
+    execute(p, fleet, FakeBuilder(tmp_path), journal)
+    assert journal.of("host_key_seen")[0] == (1, "ssh-ed25519 KEY-OF-web1")
+
+
+def test_a_stranger_on_the_port_moves_the_colour(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    busy = Result(supervisor.PORT_BUSY, "", "port 8101 is in use by another process on the server")
+    calls = {"n": 0}
+    original = FakeRemote.run
+
+    def run(self, command, *, label="remote command", **kw):
+        if label == "starting green" and calls["n"] == 0:
+            calls["n"] += 1
+            self.fleet.record(self.name, label, command)
+            return busy
+        return original(self, command, label=label, **kw)
+
+    fleet.answers[("web1", "finding a free port")] = Result(0, "8102\n", "")
+    FakeRemote.run, saved = run, FakeRemote.run
+    try:
+        execute(plan(), fleet, FakeBuilder(tmp_path), journal)
+    finally:
+        FakeRemote.run = saved
+    assert fleet.sent("web1", "finding a free port") == [supervisor.first_free_port([8102, 8103])]
+    assert journal.of("port_moved") == [(1, "green", 8102)]
+    assert "port 8101 is taken by another process on the server: green moves to port 8102" in (
+        journal.text()
+    )
+
+
+def test_cancelling_stops_between_steps_and_unlocks(tmp_path):
+    fleet, journal, cancel = Fleet(), MemoryJournal(), threading.Event()
+    original = FakeBuilder.checkout
+
+    def checkout(self, *a):
+        cancel.set()  # the operator presses Ctrl-C during the checkout
+        return original(self, *a)
+
+    builder = FakeBuilder(tmp_path)
+    builder.checkout = checkout.__get__(builder)
+    with pytest.raises(engine.Cancelled):
+        execute(plan(), fleet, builder, journal, cancel=cancel)
+    assert fleet.calls == {}  # no server was touched

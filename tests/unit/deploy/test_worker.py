@@ -1,0 +1,158 @@
+"""The worker around the engine, on a temporary database: the plan it builds from
+the services, what the DbJournal records, rollback eligibility before any server
+is touched, and the scheduler's standby stop (fake servers, fake build)."""
+
+from __future__ import annotations
+
+import functools
+import subprocess
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from rxpanel.deploy import engine
+from rxpanel.deploy.commands import lock
+from rxpanel.deploy.remote import Result
+from rxpanel.models import StandbyStop
+from rxpanel.services import apps, deployments, releases, servers, standbys
+from rxpanel.worker import hosts, journal, plans, runs
+from tests.unit.deploy.fakes import COMMIT, FakeBuilder, Fleet
+
+
+@pytest.fixture
+def app(home, tmp_path):
+    key = tmp_path / "key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    servers.add(servers.ServerInput(name="s1", host="127.0.0.1"), key.read_text())
+    return apps.add(
+        apps.AppInput(
+            name="demo",
+            server="s1",
+            source="/srv/src",
+            url="http://127.0.0.1:9000",
+            env={"TOKEN": "very-secret-token"},
+        )
+    )
+
+
+@pytest.fixture
+def fleet(monkeypatch, tmp_path):
+    fleet = Fleet()
+    fake = functools.partial(engine.execute, connect=fleet.connect, builder=FakeBuilder(tmp_path))
+    monkeypatch.setattr(runs.engine, "execute", fake)
+    monkeypatch.setattr(hosts, "connect_server", lambda server: fleet.connect(
+        plans.target_of(server, {}, primary=False), [], lambda key: None
+    ))
+    return fleet
+
+
+def deploy(app, kind="deploy", ref=None, version=None):
+    if version:  # another env makes another build
+        apps.set_env("demo", {"VERSION": version})
+    deployments.trigger(app.id, kind=kind, ref=ref, trigger="cli", by="me")
+    return runs.execute(deployments.claim(app.id))
+
+
+def test_the_plan_carries_what_the_engine_needs(app):
+    dep = deployments.trigger(app.id, trigger="cli", by="me")
+    plan = plans.plan_of(deployments.claim(app.id))
+    assert plan.deployment_id == dep.id and plan.kind == "deploy"
+    assert plan.owner.startswith(f"deployment #{dep.id} (")
+    assert plan.env == {"TOKEN": "very-secret-token"}
+    [target] = plan.targets
+    assert (target.name, target.host, target.primary) == ("s1", "127.0.0.1", True)
+    assert target.private_key.startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
+    [placed] = apps.placements(app.id)
+    assert dict(target.ports) == placed.ports
+    assert placed.ports["blue"] not in target.spare_ports and target.spare_ports
+    assert plan.reusable("no such key") is None
+    assert plan.finished(dep.id) is False
+
+
+def test_a_deploy_is_recorded(app, fleet):
+    first = deploy(app)
+    assert first.status == "success", first.reason
+    second = deploy(app, version="2")
+    assert second.status == "success", second.reason
+
+    app = apps.get_by_id(app.id)
+    assert app.current_release_id == second.release_id and app.live_color == "green"
+    assert releases.get(first.release_id).status == "good"
+    assert second.commit == COMMIT
+    lines = [row.line for row in deployments.logs_after(second.id)]
+    assert lines[0].startswith("queued by me")
+    assert "▶ checkout" in lines and lines[-1].startswith("success: release ")
+    assert not any("very-secret-token" in line for line in lines)
+    apps.set_env("demo", {"VERSION": None})
+    again = deploy(app)  # the first build again: its release comes back, no build
+    assert again.release_id == first.release_id, again.reason
+    assert f"release {first.release_id} already holds this build: no build, no upload" in [
+        row.line for row in deployments.logs_after(again.id)
+    ]
+    steps = [s.name for s in deployments.steps(second.id)]
+    assert steps[0] == "checkout" and "health gate" in steps and steps[-1] == "finish"
+    [row] = standbys.due(datetime.now(UTC) + timedelta(minutes=16))
+    assert (row.color, row.release_id) == ("green", second.release_id)  # the latest switch
+    assert standbys.due() == []  # not before its time
+
+
+def test_a_rollback_is_refused_before_any_server_is_touched(app, fleet):
+    done = deploy(app, kind="rollback")
+    assert done.status == "failed"
+    assert done.reason == "demo has never been deployed: nothing to roll back to"
+    assert fleet.calls == {}
+
+
+def test_a_rollback(app, fleet):
+    first, second = deploy(app), deploy(app, version="2")
+    fleet.answers[("s1", "reading the standby")] = Result(0, f"blue {first.release_id}\n", "")
+    back = deploy(app, kind="rollback")
+    assert back.status == "success", back.reason
+    assert back.release_id == first.release_id
+    assert apps.get_by_id(app.id).current_release_id == first.release_id
+    assert releases.get(second.release_id).status == "good"
+
+
+def test_log_lines_are_batched_and_all_written(app):
+    dep = deployments.trigger(app.id, trigger="cli", by="me")
+    rec = journal.DbJournal(dep.id, app.id)
+    for n in range(journal.FLUSH_LINES * 2 + 7):
+        rec.log(f"line {n}", "output", "build")
+    rec.close()
+    lines = [row.line for row in deployments.logs_after(dep.id)][1:]
+    assert lines == [f"line {n}" for n in range(journal.FLUSH_LINES * 2 + 7)]
+
+
+def test_due_standbys_are_stopped_and_forgotten(app, fleet):
+    server = servers.get("s1")
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    standbys.record(app.id, server.id, "blue", "R1", past)
+    assert hosts.stop_due_standbys() == ["demo on s1: blue"]
+    assert fleet.labels("s1") == ["stopping the standby"]
+    assert standbys.due() == []
+
+
+def test_a_locked_app_keeps_its_standby_for_the_next_round(app, fleet):
+    server = servers.get("s1")
+    standbys.record(app.id, server.id, "blue", "R1", datetime.now(UTC) - timedelta(seconds=1))
+    fleet.answers[("s1", "stopping the standby")] = Result(lock.LOCKED_EXIT, "", "")
+    assert hosts.stop_due_standbys() == []
+    assert [r.release_id for r in standbys.due()] == ["R1"]
+
+
+def test_a_later_switch_replaces_the_standby(app):
+    server = servers.get("s1")
+    soon = datetime.now(UTC)
+    standbys.record(app.id, server.id, "blue", "R1", soon)
+    standbys.record(app.id, server.id, "green", "R2", soon)
+    [row] = standbys.due(soon + timedelta(seconds=1))
+    assert isinstance(row, StandbyStop) and (row.color, row.release_id) == ("green", "R2")
+
+
+def test_a_standby_of_a_deleted_app_is_dropped(app, fleet):
+    server = servers.get("s1")
+    standbys.record(app.id, server.id, "blue", "R1", datetime.now(UTC) - timedelta(seconds=1))
+    apps.delete("demo")
+    assert hosts.stop_due_standbys() == []
+    assert standbys.due() == []
+    assert fleet.calls == {}
