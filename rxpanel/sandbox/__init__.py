@@ -231,6 +231,7 @@ def _write_configs(sb: Sandbox) -> None:
                 env=processes.clean_env(sb),
             )
         os.chmod(key, 0o600)
+    Path(p("ssh", "authorized_keys")).write_text(Path(f"{sb.key_path}.pub").read_text())
     # SHLVL=1 makes bash count the session shell as nested, so it skips ~/.bashrc (Debian's bash
     # sources it for ssh commands), which could put e.g. pyenv's python3 ahead of /usr/bin.
     # A namespace has no route out: pip goes through the proxy on the host.

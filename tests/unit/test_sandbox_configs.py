@@ -162,6 +162,8 @@ def test_the_sandbox_writes_what_configs_render(tmp_path):
     d.mkdir()
     sb = sandbox.Sandbox(d, 2222, 8080, sandbox.model.current_user())
     sandbox._write_configs(sb)
+    # the key rxpanel is given (sb.key_path) is the one sshd lets in
+    assert (d / "ssh/authorized_keys").read_text() == Path(f"{sb.key_path}.pub").read_text()
     assert (d / "ssh/sshd_config").read_text() == configs.sshd_config(
         listen="127.0.0.1",
         port=2222,
