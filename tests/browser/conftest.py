@@ -8,18 +8,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ARTIFACTS
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 
 SCREENS = ARTIFACTS / "screens"
-# Debian's Chromium: Playwright's own browser download does not work here
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="session")

@@ -18,12 +18,11 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import AppRepo, free_port, get, wait_for
+from tests.support.browser import ADMIN, PASSWORD
 
 pytestmark = pytest.mark.browser
 
 APP = "webshop"
-ADMIN = "ada"
-PASSWORD = "correct-horse-battery"
 SECRET = "br0wser-s3cret-7f3a9c"
 CHECK_ITEMS = 7
 FINAL = re.compile(r"^(success|failed|superseded|interrupted|cancelled)$")

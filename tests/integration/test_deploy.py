@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import AppRepo, free_port, get, wait_for
+from tests.support.server import server_snapshot
 
 pytestmark = pytest.mark.integration
 
@@ -363,7 +364,7 @@ def test_killed_panel_mid_deploy_is_recovered(story):
 
 
 def test_hostile_input_is_refused_before_anything_runs(story, cli, sandbox):
-    before = _server_snapshot(sandbox)
+    before = server_snapshot(sandbox)
     apps_before = [a["name"] for a in cli.json("app", "list")]
     hostile = [
         (
@@ -505,7 +506,7 @@ def test_hostile_input_is_refused_before_anything_runs(story, cli, sandbox):
         assert len(lines) == 1 and lines[0].startswith("rxpanel: "), (args, result.stderr)
         assert "Traceback" not in result.stderr
     assert not Path("/tmp/pwn").exists()
-    assert _server_snapshot(sandbox) == before
+    assert server_snapshot(sandbox) == before
     assert [a["name"] for a in cli.json("app", "list")] == apps_before
 
 
@@ -605,14 +606,3 @@ def _kill_ssh_sessions(sandbox) -> list[int]:
     for pid in pids:
         os.kill(pid, signal.SIGKILL)
     return pids
-
-
-def _server_snapshot(sandbox):
-    """What a hostile input could have changed on the server: SSH logins and files."""
-    log = (Path(sandbox.dir) / "ssh" / "sshd.log").read_text()
-    files = []
-    for base in (sandbox.deploy_root, sandbox.nginx_conf_dir, sandbox.supervisor_conf_dir):
-        for path in sorted(Path(base).rglob("*")):
-            if "/logs/" not in str(path):
-                files.append((str(path), path.lstat().st_mtime_ns))
-    return log.count("Accepted publickey"), files
