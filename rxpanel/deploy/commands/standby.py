@@ -21,19 +21,3 @@ def clear(app: AppLayout) -> str:
 
 def read(app: AppLayout) -> str:
     return f"cat {q(app.standby_marker)} 2>/dev/null || true"
-
-
-def schedule_stop(app: AppLayout, color: str, release_id: str, seconds: float) -> str:
-    lock, marker = q(app.lock), q(app.standby_marker)
-    expect = q(f"{color} {release_id}")
-    script = (
-        f"sleep {max(0, int(seconds))}; n=0; "
-        f"while [ $n -lt 720 ]; do "
-        f"if mkdir {lock} 2>/dev/null; then echo standby-stop > {lock}/owner; "
-        f'if [ "$(cat {marker} 2>/dev/null)" = {expect} ]; then '
-        f"{app.host.supervisorctl('stop', app.program(color))}; rm -f {marker}; fi; "
-        f"rm -rf {lock}; exit 0; fi; n=$((n+1)); sleep 5; done"
-    )
-    # In its own subshell: in `a && b &` the `&` would background the whole list,
-    # which keeps the SSH channel open until the timer ends.
-    return f"( setsid nohup sh -c {q(script)} >/dev/null 2>&1 < /dev/null & )"
