@@ -13,27 +13,38 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from rxpanel import validate
+from rxpanel import actions, errors, validate
+from rxpanel.actions import Actor
 from rxpanel.bodies import read_limited
 from rxpanel.models import ROLES, User
-from rxpanel.services import ServiceError, apps, audit, deployments, servers, tokens, views
+from rxpanel.services import apps, audit, servers, tokens, views
 
 MAX_BODY = 64 * 1024
+
+
+# The error family, mapped by type (the first match wins: a malformed value is a
+# 400 although ValidationError is an Invalid).
+STATUS = (
+    (validate.ValidationError, 400),
+    (errors.NotFound, 404),
+    (errors.Conflict, 409),
+    (errors.Invalid, 422),
+    (errors.Forbidden, 403),
+    (errors.Refused, 409),
+)
+
+
+def status_of(error: errors.Refused) -> int:
+    return next(code for kind, code in STATUS if isinstance(error, kind))
 
 
 class Caller:
     def __init__(self, user: User, role: str, address: str):
         self.user, self.role, self.address = user, role, address
+        self.actor = Actor.api(user.username, role, address)
 
     def audit(self, action: str, target: str = "", outcome: str = "ok", detail: str = "") -> None:
-        audit.record(
-            f"api:{self.user.username}",
-            action,
-            target,
-            address=self.address,
-            outcome=outcome,
-            detail=detail,
-        )
+        actions.record(self.actor, action, target, outcome=outcome, detail=detail)
 
 
 def route(path: str, role: str, methods: tuple[str, ...] = ("GET",)):
@@ -75,10 +86,8 @@ def route(path: str, role: str, methods: tuple[str, ...] = ("GET",)):
             params = {**request.query_params, **request.path_params}
             try:
                 status, payload = await run_in_threadpool(fn, caller, params, data)
-            except validate.ValidationError as e:
-                return JSONResponse({"error": str(e)}, status_code=400)
-            except ServiceError as e:
-                return JSONResponse({"error": str(e)}, status_code=404 if "no " in str(e) else 409)
+            except errors.Refused as e:
+                return JSONResponse({"error": str(e)}, status_code=status_of(e))
             return JSONResponse(payload, status_code=status)
 
         return Route(path, endpoint, methods=list(methods))
@@ -123,13 +132,8 @@ def app_health(caller: Caller, params: dict, data: dict):
     return 200, {**views.health_summary(name), "incidents": views.incident_rows(name)}
 
 
-def _trigger(caller: Caller, name: str, kind: str, ref: str | None):
-    app = apps.get(name)
-    dep = deployments.trigger(app.id, kind=kind, ref=ref, trigger="api", by=caller.user.username)
-    caller.audit(
-        kind, f"app:{name}", detail=f"deployment #{dep.id}" + (f" to {ref}" if ref else "")
-    )
-    return 202, {"deployment": dep.id, "status": dep.status}
+def _queued(asked: actions.Requested):
+    return 202, {"deployment": asked.deployment.id, "status": asked.deployment.status}
 
 
 def _optional(data: dict, key: str) -> str | None:
@@ -143,24 +147,16 @@ def _optional(data: dict, key: str) -> str | None:
 
 @route("/api/v1/apps/{name}/deploy", "deployer", ("POST",))
 def app_deploy(caller: Caller, params: dict, data: dict):
+    name = validate.slug(params["name"], "app name")
     ref = _optional(data, "ref")
-    return _trigger(
-        caller,
-        validate.slug(params["name"], "app name"),
-        "deploy",
-        validate.git_ref(ref, "ref") if ref else None,
-    )
+    return _queued(actions.request_deploy(name, caller.actor, ref))
 
 
 @route("/api/v1/apps/{name}/rollback", "deployer", ("POST",))
 def app_rollback(caller: Caller, params: dict, data: dict):
+    name = validate.slug(params["name"], "app name")
     to = _optional(data, "to")
-    return _trigger(
-        caller,
-        validate.slug(params["name"], "app name"),
-        "rollback",
-        validate.release_id(to) if to else None,
-    )
+    return _queued(actions.request_rollback(name, caller.actor, to))
 
 
 @route("/api/v1/deployments/{id:int}", "viewer")

@@ -6,7 +6,7 @@ import argparse
 import os
 
 from rxpanel import validate
-from rxpanel.cli.common import print_json, record, remote, sub, table
+from rxpanel.cli.common import actor, print_json, record, remote, sub, table
 from rxpanel.services.apps import SETTINGS
 
 
@@ -36,18 +36,15 @@ def add(a) -> int:
 
 
 def update(a) -> int:
-    from rxpanel.deploy.pipeline import remove_from_server
+    from rxpanel import actions
     from rxpanel.services import apps, servers
 
     for name in a.add_server or []:
         apps.add_server(a.name, validate.slug(name, "server name"))
         record("app.add_server", f"app:{a.name}", name)
     for name in a.remove_server or []:
-        if apps.get(a.name).current_release_id:
-            for line in remove_from_server(apps.get(a.name), server_name=name):
-                print(line, flush=True)
-        apps.remove_server(a.name, validate.slug(name, "server name"))
-        record("app.remove_server", f"app:{a.name}", name)
+        for line in actions.detach_server(a.name, name, actor()):
+            print(line, flush=True)
     app = apps.get(a.name)
     current = apps.public(app, servers.get_by_id(app.server_id).name)
     fields = ("server", "source", "url", *SETTINGS)
@@ -112,15 +109,10 @@ def env(a) -> int:
 
 
 def remove(a) -> int:
-    from rxpanel.deploy.pipeline import remove_from_server
-    from rxpanel.services import apps
+    from rxpanel import actions
 
-    app = apps.get(a.name)
-    if app.current_release_id or a.purge:
-        for line in remove_from_server(app, keep_files=not a.purge):
-            print(line, flush=True)
-    apps.delete(a.name)
-    record("app.delete", f"app:{a.name}", "with its files" if a.purge else "")
+    for line in actions.remove_app(a.name, actor(), purge=a.purge):
+        print(line, flush=True)
     print(f"app {a.name} removed from the panel")
     return 0
 

@@ -7,17 +7,15 @@ import threading
 import time
 
 from rxpanel import validate
-from rxpanel.cli.common import EXIT_FAILED, print_json, record, remote, table, who
+from rxpanel.cli.common import EXIT_FAILED, actor, print_json, remote, table
 
 
 def deploy(a) -> int:
-    from rxpanel.services import apps, deployments
+    from rxpanel import actions
 
-    app = apps.get(a.app)
     ref = validate.git_ref(a.ref, "ref") if a.ref else None
-    dep = deployments.trigger(app.id, kind="deploy", ref=ref, trigger="cli", by=who())
-    record("deploy", f"app:{app.name}", f"deployment #{dep.id}" + (f" at {ref}" if ref else ""))
-    return _run_and_follow(app.id, dep.id)
+    asked = actions.request_deploy(a.app, actor(), ref)
+    return _run_and_follow(asked.app.id, asked.deployment.id)
 
 
 @remote(deploy)
@@ -30,13 +28,11 @@ def deploy_remote(a, panel) -> int:
 
 
 def rollback(a) -> int:
-    from rxpanel.services import apps, deployments
+    from rxpanel import actions
 
-    app = apps.get(a.app)
     to = validate.release_id(a.to) if a.to else None
-    dep = deployments.trigger(app.id, kind="rollback", ref=to, trigger="cli", by=who())
-    record("rollback", f"app:{app.name}", f"deployment #{dep.id}" + (f" to {to}" if to else ""))
-    return _run_and_follow(app.id, dep.id)
+    asked = actions.request_rollback(a.app, actor(), to)
+    return _run_and_follow(asked.app.id, asked.deployment.id)
 
 
 @remote(rollback)
@@ -77,14 +73,14 @@ def _resolve(dep_id: int):
 def _run_and_follow(app_id: int, dep_id: int) -> int:
     """Run queued work for the app in a thread while printing our deployment's log.
     Ctrl-C cancels a queued deployment, or a running one after its current step."""
-    from rxpanel.deploy import runner
+    from rxpanel import actions
     from rxpanel.models import DEPLOY_STATES_FINAL
     from rxpanel.services import deployments
 
-    runner.recover()
+    actions.recover()
     cancel = threading.Event()
     worker = threading.Thread(
-        target=runner.drain,
+        target=actions.run_here,
         daemon=True,
         kwargs={
             "app_id": app_id,

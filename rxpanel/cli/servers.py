@@ -7,7 +7,16 @@ import getpass
 import sys
 from pathlib import Path
 
-from rxpanel.cli.common import EXIT_FAILED, CliError, print_json, record, remote, sub, table
+from rxpanel.cli.common import (
+    EXIT_FAILED,
+    CliError,
+    actor,
+    print_json,
+    record,
+    remote,
+    sub,
+    table,
+)
 from rxpanel.deploy.commands.base import Host
 
 
@@ -108,14 +117,12 @@ def list_remote(a, panel) -> int:
 
 
 def check(a) -> int:
-    from rxpanel.deploy.target import check_server
-    from rxpanel.services import servers
+    from rxpanel import actions
 
     failed = 0
-    for item in check_server(servers.get(a.name)):
+    for item in actions.check_server(a.name, actor()):
         print(f"{'✓' if item.ok else '✗'} {item.label}: {item.detail}", flush=True)
         failed += not item.ok
-    record("server.check", f"server:{a.name}", outcome="failed" if failed else "ok")
     if failed:
         print(f"{failed} check(s) failed", file=sys.stderr)
         return EXIT_FAILED

@@ -220,5 +220,15 @@ def interrupt_dead() -> list[Deployment]:
     return dead
 
 
+def in_progress(app_id: int) -> int | None:
+    """The id of the app's queued or running deployment, if any."""
+    with db.session() as s:
+        return s.exec(
+            select(Deployment.id).where(
+                Deployment.app_id == app_id, col(Deployment.status).in_(("queued", "running"))
+            )
+        ).first()
+
+
 def is_final(dep_id: int) -> bool:
     return get(dep_id).status in DEPLOY_STATES_FINAL

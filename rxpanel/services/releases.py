@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlmodel import col, select
 
 from rxpanel import db
-from rxpanel.models import Release, utcnow
-from rxpanel.services import NotFound
+from rxpanel.models import App, Release, utcnow
+from rxpanel.services import Conflict, Invalid, NotFound
 
 KEPT = ("ready", "live", "good")  # usable, while its files are on the server
 
@@ -97,3 +97,32 @@ def choose_removals(releases: list[Release], current_id: str | None, keep: int) 
         protected.add(good[0].id)
     kept = {r.id for r in kept_ones[:keep]} | protected
     return [r for r in releases if r.removed_at is None and r.id not in kept]
+
+
+def rollback_choice(
+    app_name: str, current_id: str | None, wanted: Release | None, previous: Release | None
+) -> Release:
+    """The release a rollback brings back: `wanted` if given, else the previous good
+    one. Pure: the rules, from rows already read; raises when it could not succeed."""
+    if not current_id:
+        raise Conflict(f"{app_name} has never been deployed: nothing to roll back to")
+    if wanted is None:
+        if previous is None:
+            raise Conflict("there is no previous good release to roll back to")
+        return previous
+    if wanted.id == current_id:
+        raise Conflict(f"release {wanted.id} is already live")
+    if wanted.removed_at is not None:
+        raise Conflict(f"release {wanted.id} was removed from the server by retention")
+    if wanted.status != "good":
+        raise Invalid(
+            f"release {wanted.id} is {wanted.status}: only a kept good release can come back"
+        )
+    return wanted
+
+
+def rollback_target(app: App, release_id: str | None = None) -> Release:
+    """Read what rollback_choice needs and decide (NotFound for an unknown release)."""
+    wanted = get(release_id, app.id) if release_id else None
+    previous = None if wanted else previous_good(app.id, app.current_release_id)
+    return rollback_choice(app.name, app.current_release_id, wanted, previous)

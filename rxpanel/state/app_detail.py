@@ -8,10 +8,10 @@ import asyncio
 
 import reflex as rx
 
-from rxpanel import routes, validate
+from rxpanel import actions, routes, validate
 from rxpanel.models import DEPLOY_STATES_FINAL
-from rxpanel.services import NotFound, apps, deployments, views
-from rxpanel.state.auth import AuthState, authorized, current_user, record
+from rxpanel.services import NotFound, ServiceError, apps, views
+from rxpanel.state.auth import AuthState, authorized, current_actor, record
 from rxpanel.state.live import still_watching
 
 REFRESH_SECONDS = 0.5
@@ -114,17 +114,13 @@ class AppDetailState(AuthState):
     @rx.event
     @authorized("deployer")
     def deploy(self, form: dict):
-        ref = (form.get("ref") or "").strip()
+        ref = (form.get("ref") or "").strip() or None
         try:
-            ref = validate.git_ref(ref, "ref") if ref else None
-            app = apps.get(self._name)
-        except (validate.ValidationError, NotFound) as e:
+            asked = actions.request_deploy(self._name, current_actor(), ref)
+        except ServiceError as e:
             return rx.toast.error(str(e))
-        dep = deployments.trigger(
-            app.id, kind="deploy", ref=ref, trigger="ui", by=current_user().username
-        )
-        record("deploy", f"app:{app.name}", detail=f"deployment #{dep.id} ({ref or app.branch})")
         self._refresh()
+        dep, app = asked.deployment, asked.app
         return rx.toast.info(f"Deployment #{dep.id} queued ({ref or app.branch}).")
 
     @rx.event
@@ -141,16 +137,14 @@ class AppDetailState(AuthState):
     @authorized("deployer")
     def rollback(self):
         release_id, self.confirm_release = self.confirm_release, ""
-        try:
-            app = apps.get(self._name)
-            validate.release_id(release_id)
-        except (validate.ValidationError, NotFound) as e:
+        try:  # an empty id is refused, not taken as "the previous good one"
+            asked = actions.request_rollback(
+                self._name, current_actor(), validate.release_id(release_id)
+            )
+        except ServiceError as e:
             return rx.toast.error(str(e))
-        dep = deployments.trigger(
-            app.id, kind="rollback", ref=release_id, trigger="ui", by=current_user().username
-        )
-        record("rollback", f"app:{app.name}", detail=f"deployment #{dep.id} to {release_id}")
         self._refresh()
+        dep = asked.deployment
         return rx.toast.info(f"Rollback to {release_id} queued (deployment #{dep.id}).")
 
     @rx.event(background=True)

@@ -9,10 +9,10 @@ import asyncio
 
 import reflex as rx
 
+from rxpanel import actions
 from rxpanel.deploy.remote import load_private_key
-from rxpanel.deploy.target import check_server
 from rxpanel.services import ServiceError, servers, views
-from rxpanel.state.auth import AuthState, authorized, record
+from rxpanel.state.auth import AuthState, authorized, current_actor, record
 from rxpanel.validate import ValidationError
 
 DEFAULTS = {
@@ -117,9 +117,8 @@ class ServersState(AuthState):
                 return
             self.checking, self.checked_server, self.check_items = name, name, []
         failed = 0
-        record("server.check", f"server:{name}")
         try:
-            items = check_server(servers.get(name))
+            items = actions.check_server(name, current_actor())
             while (item := await asyncio.to_thread(next, items, None)) is not None:
                 failed += not item.ok
                 async with self:
