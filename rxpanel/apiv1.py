@@ -17,7 +17,17 @@ from rxpanel import actions, errors, validate
 from rxpanel.actions import Actor
 from rxpanel.bodies import read_limited
 from rxpanel.models import ROLES, User
-from rxpanel.services import apps, audit, servers, tokens, views
+from rxpanel.present import as_json, deployment_json
+from rxpanel.services import (
+    app_records,
+    apps,
+    audit,
+    deployments,
+    health,
+    releases,
+    servers,
+    tokens,
+)
 
 MAX_BODY = 64 * 1024
 
@@ -107,29 +117,33 @@ def server_list(caller: Caller, params: dict, data: dict):
 
 @route("/api/v1/apps", "viewer")
 def app_list(caller: Caller, params: dict, data: dict):
-    names = {s.id: s.name for s in servers.list_all()}
-    return 200, [apps.public(a, names.get(a.server_id, "")) for a in apps.list_all()]
+    return 200, [app_records.public(a) for a in apps.list_all()]
+
+
+def _app(params: dict):
+    return apps.get(validate.slug(params["name"], "app name"))
 
 
 @route("/api/v1/apps/{name}", "viewer")
 def app_get(caller: Caller, params: dict, data: dict):
-    return 200, views.app_detail(validate.slug(params["name"], "app name"))
+    return 200, as_json(app_records.detail(_app(params).name))
 
 
 @route("/api/v1/apps/{name}/releases", "viewer")
 def app_releases(caller: Caller, params: dict, data: dict):
-    return 200, views.release_rows(validate.slug(params["name"], "app name"))
+    return 200, as_json(releases.records(_app(params)))
 
 
 @route("/api/v1/apps/{name}/deployments", "viewer")
 def app_deployments(caller: Caller, params: dict, data: dict):
-    return 200, views.deployment_rows(validate.slug(params["name"], "app name"))
+    return 200, [deployment_json(d) for d in deployments.history(_app(params))]
 
 
 @route("/api/v1/apps/{name}/health", "viewer")
 def app_health(caller: Caller, params: dict, data: dict):
-    name = validate.slug(params["name"], "app name")
-    return 200, {**views.health_summary(name), "incidents": views.incident_rows(name)}
+    app = _app(params)
+    summary, incidents = health.summary(app), health.incident_records(app.id)
+    return 200, {**as_json(summary), "incidents": as_json(incidents)}
 
 
 def _queued(asked: actions.Requested):
@@ -164,23 +178,23 @@ def deployment_get(caller: Caller, params: dict, data: dict):
     dep_id = int(params["id"])
     after = validate.positive(params.get("after", 0) or 0, "after", 0, 2**62)
     return 200, {
-        "deployment": views.deployment_detail(dep_id),
-        "steps": views.step_rows(dep_id),
-        "logs": views.log_rows(dep_id, after),
+        "deployment": deployment_json(deployments.detail(dep_id)),
+        "steps": as_json(deployments.steps(dep_id)),
+        "logs": as_json(deployments.logs_after(dep_id, after, deployments.LOG_LIMIT)),
     }
 
 
 @route("/api/v1/audit", "admin")
 def audit_list(caller: Caller, params: dict, data: dict):
     limit = validate.positive(params.get("limit", 200), "limit", 1, 5000)
-    rows = audit.query(
+    rows = audit.records(
         actor=params.get("actor", ""),
         action=params.get("action", ""),
         target=params.get("target", ""),
         outcome=params.get("outcome", ""),
         limit=limit,
     )
-    return 200, [audit.public(e) for e in rows]
+    return 200, as_json(rows)
 
 
 ROUTES = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from datetime import datetime
 
 from rxpanel import validate
 from rxpanel.cli.common import EXIT_FAILED, actor, print_json, remote, table
@@ -180,7 +181,16 @@ def releases(a) -> int:
 @remote(releases)
 def releases_remote(a, panel) -> int:
     rows = [
-        {**r, "current": r["current"] == "yes", "live_at": r["live_at"] or None, "on_server": True}
+        {
+            "id": r["id"],
+            "status": r["status"],
+            "commit": r["commit"],
+            "current": r["current"],
+            "created_at": r["created"],
+            "live_at": r["live_at"],
+            "reason": r["reason"],
+            "on_server": r["on_server"],
+        }
         for r in panel.call("GET", f"/apps/{validate.slug(a.app)}/releases")
     ]
     return show_releases(rows, a.app, a.json)
@@ -237,15 +247,15 @@ def deployments_remote(a, panel) -> int:
     return show_deployments(
         [
             {
-                "id": int(r["id"]),
+                "id": r["id"],
                 "kind": r["kind"],
                 "status": r["status"],
                 "trigger": r["trigger"],
                 "by": r["by"],
-                "commit": r["commit"] or None,
-                "release": r["release"] or None,
+                "commit": r["commit"],
+                "release": r["release"],
                 "created_at": r["created"],
-                "reason": r["reason"] or None,
+                "reason": r["reason"],
             }
             for r in rows
         ],
@@ -253,26 +263,35 @@ def deployments_remote(a, panel) -> int:
     )
 
 
-def show_log(steps: list[dict], lines: list[dict]) -> int:
-    for step in steps:
+def show_log(steps: list, lines: list) -> int:
+    """Steps (deployments.Step) and log lines (deployments.LogLine)."""
+    from rxpanel import present
+
+    for step in map(present.step_row, steps):
         print(f"{step['name']:<16} {step['status']:<8} {step['duration']}")
-    for row in lines:
+    for row in map(present.log_row, lines):
         indent = "    " if row["level"] == "output" else ""
         print(f"{row['time']} {indent}{row['line']}")
     return 0
 
 
 def logs(a) -> int:
-    from rxpanel.services import views
+    from rxpanel.services import deployments
 
-    views.deployment_detail(a.id)
-    return show_log(views.step_rows(a.id), views.log_rows(a.id, limit=1_000_000))
+    deployments.detail(a.id)  # NotFound for an unknown id
+    return show_log(deployments.steps(a.id), deployments.logs_after(a.id, limit=1_000_000))
 
 
 @remote(logs)
 def logs_remote(a, panel) -> int:
+    from rxpanel.services.deployments import LogLine, Step
+
     data = panel.call("GET", f"/deployments/{a.id}")
-    return show_log(data["steps"], data["logs"])
+    lines = [
+        LogLine(r["id"], datetime.fromisoformat(r["created_at"]), r["level"], r["step"], r["line"])
+        for r in data["logs"]
+    ]
+    return show_log([Step(**s) for s in data["steps"]], lines)
 
 
 def register(commands) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets as pysecrets
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -208,3 +209,38 @@ def recent(app_name: str, limit: int = 30) -> list[WebhookDelivery]:
                 .limit(limit)
             ).all()
         )
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    id: int
+    at: datetime
+    provider: str
+    delivery: str | None
+    event: str
+    ref: str
+    commit: str
+    outcome: str
+    status: int
+    detail: str
+    deployment: int | None
+
+
+def deliveries(app_name: str, limit: int = 30) -> list[DeliveryRecord]:
+    """The app's webhook deliveries, newest first."""
+    return [
+        DeliveryRecord(
+            d.id,
+            d.created_at,
+            d.provider,
+            d.delivery_id,
+            d.event,
+            d.ref,
+            d.commit,
+            d.outcome,
+            d.status_code,
+            d.detail,
+            d.deployment_id,
+        )
+        for d in recent(app_name, limit)
+    ]

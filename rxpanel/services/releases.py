@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets as pysecrets
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import col, select
@@ -126,3 +127,45 @@ def rollback_target(app: App, release_id: str | None = None) -> Release:
     wanted = get(release_id, app.id) if release_id else None
     previous = None if wanted else previous_good(app.id, app.current_release_id)
     return rollback_choice(app.name, app.current_release_id, wanted, previous)
+
+
+@dataclass(frozen=True)
+class Record:
+    """A release as the dashboard, the CLI and the API show it."""
+
+    id: str
+    status: str
+    commit: str
+    created: datetime
+    live_at: datetime | None
+    reason: str | None
+    current: bool
+    can_rollback: bool  # rollback_choice would take it
+    on_server: bool  # not removed by retention
+
+
+def records(app: App, with_removed: bool = False) -> list[Record]:
+    """Newest first; releases retention removed only `with_removed`."""
+    out = []
+    for rel in for_app(app.id):
+        if rel.removed_at is not None and not with_removed:
+            continue
+        try:
+            rollback_choice(app.name, app.current_release_id, rel, None)
+            eligible = True
+        except (Conflict, Invalid):
+            eligible = False
+        out.append(
+            Record(
+                rel.id,
+                rel.status,
+                rel.commit,
+                rel.created_at,
+                rel.live_at,
+                rel.reason,
+                rel.id == app.current_release_id,
+                eligible,
+                rel.removed_at is None,
+            )
+        )
+    return out

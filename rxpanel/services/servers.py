@@ -8,24 +8,39 @@ from pathlib import Path
 from sqlmodel import select
 
 from rxpanel import db, secrets, validate
-from rxpanel.deploy.commands.base import Host
 from rxpanel.models import App, AppServer, Server
-from rxpanel.services import Conflict, NotFound, ServiceError
+from rxpanel.services import Conflict, NotFound, ServiceError, apps
+
+try:
+    from rxpanel.sshkeys import fingerprint, load_private_key
+except ImportError:  # MERGE: drop fallback (rxpanel/sshkeys.py comes with the engine branch)
+    from rxpanel.deploy.remote import fingerprint, load_private_key
+
+# A server's paths and tools, the Debian/Ubuntu defaults: the Server model's own
+FIELDS = (
+    "user",
+    "sudo",
+    "deploy_root",
+    "nginx_conf_dir",
+    "nginx_cmd",
+    "supervisor_conf_dir",
+    "supervisorctl_cmd",
+)
+DEFAULTS = {name: Server.model_fields[name].default for name in ("port", *FIELDS)}
 
 
 @dataclass
 class ServerInput:
     name: str
     host: str
-    port: int | str = 22
-    # the Debian/Ubuntu defaults, as the deploy engine knows them
-    user: str = Host.user
-    sudo: bool = Host.sudo
-    deploy_root: str = Host.deploy_root
-    nginx_conf_dir: str = Host.nginx_conf_dir
-    nginx_cmd: str = Host.nginx_cmd
-    supervisor_conf_dir: str = Host.supervisor_conf_dir
-    supervisorctl_cmd: str = Host.supervisorctl_cmd
+    port: int | str = DEFAULTS["port"]
+    user: str = DEFAULTS["user"]
+    sudo: bool = DEFAULTS["sudo"]
+    deploy_root: str = DEFAULTS["deploy_root"]
+    nginx_conf_dir: str = DEFAULTS["nginx_conf_dir"]
+    nginx_cmd: str = DEFAULTS["nginx_cmd"]
+    supervisor_conf_dir: str = DEFAULTS["supervisor_conf_dir"]
+    supervisorctl_cmd: str = DEFAULTS["supervisorctl_cmd"]
 
     def cleaned(self) -> dict:
         return {
@@ -46,8 +61,6 @@ class ServerInput:
 
 def read_key_file(path: str | Path) -> str:
     """Read and check a private key file; the file is not needed afterwards."""
-    from rxpanel.deploy.remote import load_private_key
-
     path = Path(path).expanduser()
     try:
         text = path.read_text()
@@ -151,8 +164,6 @@ def forget_host_key(name: str) -> None:
 
 def public(server: Server) -> dict:
     """What may be shown: everything but the key."""
-    from rxpanel.deploy.remote import fingerprint
-
     return {
         "name": server.name,
         "host": server.host,
@@ -166,3 +177,34 @@ def public(server: Server) -> dict:
         "supervisorctl_cmd": server.supervisorctl_cmd,
         "host_key": fingerprint(server.host_key) if server.host_key else None,
     }
+
+
+def check_key(text: str) -> None:
+    """Raise ValueError unless `text` is a private key we can use."""
+    load_private_key(text)
+
+
+@dataclass(frozen=True)
+class Record:
+    """A server as the list shows it: never the key; the host key as a fingerprint."""
+
+    name: str
+    host: str
+    port: int
+    user: str
+    sudo: bool
+    deploy_root: str
+    nginx_conf_dir: str
+    nginx_cmd: str
+    supervisor_conf_dir: str
+    supervisorctl_cmd: str
+    host_key: str | None
+    apps: int  # apps deploying to it, as primary or further server
+
+
+def records() -> list[Record]:
+    used: dict[str, int] = {}
+    for app in apps.list_all():
+        for server, _ports in apps.targets(app):
+            used[server.name] = used.get(server.name, 0) + 1
+    return [Record(**public(s), apps=used.get(s.name, 0)) for s in list_all()]
