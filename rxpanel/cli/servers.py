@@ -17,7 +17,7 @@ from rxpanel.cli.common import (
     sub,
     table,
 )
-from rxpanel.deploy.commands.base import Host
+from rxpanel.services.servers import DEFAULTS
 
 
 def add(a) -> int:
@@ -152,15 +152,15 @@ def register(commands) -> None:
     s = server.add_parser("add", help="store a server (does not connect)")
     s.add_argument("name")
     s.add_argument("--host", required=True)
-    s.add_argument("--port", default=22)
+    s.add_argument("--port", default=DEFAULTS["port"])
     s.add_argument("--user")
     s.add_argument("--key", help="private key file (stored encrypted; not needed afterwards)")
     s.add_argument("--sudo", action=argparse.BooleanOptionalAction, default=False)
-    s.add_argument("--deploy-root", default=Host.deploy_root)
-    s.add_argument("--nginx-conf-dir", default=Host.nginx_conf_dir)
-    s.add_argument("--nginx-cmd", default=Host.nginx_cmd)
-    s.add_argument("--supervisor-conf-dir", default=Host.supervisor_conf_dir)
-    s.add_argument("--supervisorctl-cmd", default=Host.supervisorctl_cmd)
+    s.add_argument("--deploy-root", default=DEFAULTS["deploy_root"])
+    s.add_argument("--nginx-conf-dir", default=DEFAULTS["nginx_conf_dir"])
+    s.add_argument("--nginx-cmd", default=DEFAULTS["nginx_cmd"])
+    s.add_argument("--supervisor-conf-dir", default=DEFAULTS["supervisor_conf_dir"])
+    s.add_argument("--supervisorctl-cmd", default=DEFAULTS["supervisorctl_cmd"])
     s.set_defaults(func=add)
     s = server.add_parser("update", help="change a server's login, paths or commands")
     s.add_argument("name")

@@ -11,11 +11,6 @@ from rxpanel import db, secrets, validate
 from rxpanel.models import App, AppServer, Server
 from rxpanel.services import Conflict, NotFound, ServiceError, apps
 
-try:
-    from rxpanel.sshkeys import fingerprint, load_private_key
-except ImportError:  # MERGE: drop fallback (rxpanel/sshkeys.py comes with the engine branch)
-    from rxpanel.deploy.remote import fingerprint, load_private_key
-
 # A server's paths and tools, the Debian/Ubuntu defaults: the Server model's own
 FIELDS = (
     "user",
@@ -59,6 +54,15 @@ class ServerInput:
         }
 
 
+def _keys():
+    """Key parsing and fingerprints (paramiko: imported when first needed)."""
+    try:
+        from rxpanel import sshkeys
+    except ImportError:  # MERGE: drop fallback (rxpanel/sshkeys.py comes with the engine branch)
+        from rxpanel.deploy import remote as sshkeys
+    return sshkeys
+
+
 def read_key_file(path: str | Path) -> str:
     """Read and check a private key file; the file is not needed afterwards."""
     path = Path(path).expanduser()
@@ -67,7 +71,7 @@ def read_key_file(path: str | Path) -> str:
     except (OSError, UnicodeDecodeError) as e:
         raise ServiceError(f"cannot read SSH key {path}: {getattr(e, 'strerror', e)}") from None
     try:
-        load_private_key(text)
+        _keys().load_private_key(text)
     except ValueError as e:
         raise ServiceError(f"{path}: {e}") from None
     return text
@@ -175,13 +179,13 @@ def public(server: Server) -> dict:
         "nginx_cmd": server.nginx_cmd,
         "supervisor_conf_dir": server.supervisor_conf_dir,
         "supervisorctl_cmd": server.supervisorctl_cmd,
-        "host_key": fingerprint(server.host_key) if server.host_key else None,
+        "host_key": _keys().fingerprint(server.host_key) if server.host_key else None,
     }
 
 
 def check_key(text: str) -> None:
     """Raise ValueError unless `text` is a private key we can use."""
-    load_private_key(text)
+    _keys().load_private_key(text)
 
 
 @dataclass(frozen=True)
