@@ -26,10 +26,11 @@ def add(a) -> int:
     for name in more:  # a fleet: the same app on further servers
         apps.add_server(app.name, name)
     record("app.add", f"app:{app.name}", ("env: " + ", ".join(sorted(env))) if env else "")
+    ports = apps.targets(app)[0][1]
     where = (
         f" on {len(a.server)} servers"
         if more
-        else f" (backend ports {app.port_blue}/{app.port_green})"
+        else f" (backend ports {ports['blue']}/{ports['green']})"
     )
     print(f"app {app.name} added: {app.url}{where}; run `rxpanel deploy {app.name}`")
     return 0
@@ -37,7 +38,7 @@ def add(a) -> int:
 
 def update(a) -> int:
     from rxpanel import actions
-    from rxpanel.services import apps, servers
+    from rxpanel.services import app_records, apps
 
     for name in a.add_server or []:
         apps.add_server(a.name, validate.slug(name, "server name"))
@@ -46,7 +47,7 @@ def update(a) -> int:
         for line in actions.detach_server(a.name, name, actor()):
             print(line, flush=True)
     app = apps.get(a.name)
-    current = apps.public(app, servers.get_by_id(app.server_id).name)
+    current = app_records.public(app)
     fields = ("server", "source", "url", *SETTINGS)
     changed = {k: getattr(a, k) for k in fields if getattr(a, k) is not None}
     apps.update(
@@ -81,10 +82,9 @@ def show(rows: list[dict], as_json: bool) -> int:
 
 
 def list_(a) -> int:
-    from rxpanel.services import apps, servers
+    from rxpanel.services import app_records, apps
 
-    names = {s.id: s.name for s in servers.list_all()}
-    return show([apps.public(x, names.get(x.server_id, "")) for x in apps.list_all()], a.json)
+    return show([app_records.public(x) for x in apps.list_all()], a.json)
 
 
 @remote(list_)

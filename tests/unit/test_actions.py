@@ -215,3 +215,23 @@ def test_the_cli_exits_2_for_refused_input_and_1_for_a_refusal_by_state(shop, ca
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1] == "rxpanel: shop has never been deployed: nothing to roll back to"
     assert queued(shop) == []
+
+
+def test_the_remote_cli_reads_the_typed_api(api, shop, capsys):
+    import argparse
+
+    from rxpanel import client
+    from rxpanel.cli import deploys
+
+    deployed(shop)
+    dep_id = api.post("/api/v1/apps/shop/deploy", json={}).json()["deployment"]
+    panel = object.__new__(client.Panel)
+    panel.client = api
+    panel.client.base_url = "http://testserver/api/v1"
+    deploys.releases_remote(argparse.Namespace(app="shop", json=False), panel)
+    deploys.deployments_remote(argparse.Namespace(app="shop", json=False), panel)
+    deploys.logs_remote(argparse.Namespace(id=dep_id), panel)
+    out = capsys.readouterr().out
+    assert "* 20260101T000002-bbbb" in out and "(removed)" not in out
+    assert f"{dep_id}  deploy  queued  api" in out
+    assert "queued by ada (api)" in out
