@@ -141,24 +141,10 @@ def webhook(a) -> int:
 
 
 def deliveries(a) -> int:
+    from rxpanel.present import as_json
     from rxpanel.services import hooks
 
-    rows = [
-        {
-            "id": d.id,
-            "provider": d.provider,
-            "delivery": d.delivery_id,
-            "event": d.event,
-            "ref": d.ref,
-            "commit": d.commit,
-            "outcome": d.outcome,
-            "status": d.status_code,
-            "deployment": d.deployment_id,
-            "detail": d.detail,
-            "at": d.created_at.isoformat(timespec="seconds"),
-        }
-        for d in hooks.recent(a.app)
-    ]
+    rows = as_json(hooks.deliveries(a.app))
     if a.json:
         print_json(rows)
     else:

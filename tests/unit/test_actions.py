@@ -235,3 +235,24 @@ def test_the_remote_cli_reads_the_typed_api(api, shop, capsys):
     assert "* 20260101T000002-bbbb" in out and "(removed)" not in out
     assert f"{dep_id}  deploy  queued  api" in out
     assert "queued by ada (api)" in out
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["server", "list"], "s1"),
+        (["app", "list", "--json"], '"servers": ['),
+        (["releases", "shop"], "* 20260101T000002-bbbb"),
+        (["deployments", "shop", "--json"], '"kind": "deploy"'),
+        (["logs", "1"], "queued by"),
+        (["deliveries", "shop", "--json"], "[]"),
+        (["audit", "--json"], '"action": "deploy"'),
+    ],
+)
+def test_the_cli_reads_the_typed_records(shop, capsys, args, says):
+    from rxpanel.cli import main
+
+    deployed(shop)
+    actions.request_deploy("shop", Actor.cli())
+    assert main(args) == 0
+    assert says in capsys.readouterr().out
