@@ -7,7 +7,8 @@ import getpass
 import socket
 from dataclasses import dataclass
 
-from rxpanel.services import audit
+from rxpanel.models import ROLES
+from rxpanel.services import Forbidden, audit
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,15 @@ class Actor:
     def system(cls, part: str = "health", by: str = "health watch") -> Actor:
         """The panel itself (the health watcher's auto-rollback)."""
         return cls(f"system:{part}", "auto", by)
+
+
+def require(actor: Actor, role: str, action: str, target: str) -> None:
+    """Refuse (and audit) an actor whose role is below `role`. The edges check
+    roles first; this keeps a use case safe whoever calls it. An actor without a
+    role is the panel itself or a verified webhook, trusted for what it asks."""
+    if actor.role and ROLES.index(actor.role) > ROLES.index(role):
+        record(actor, action, target, outcome="refused", detail=f"needs {role}")
+        raise Forbidden(f"this needs the {role} role")
 
 
 def record(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rxpanel import validate
 from rxpanel.actions import _host
-from rxpanel.actions.actor import Actor, record
+from rxpanel.actions.actor import Actor, record, require
 from rxpanel.services import Conflict, NotFound, apps, deployments
 
 
@@ -12,6 +12,7 @@ def remove_app(name: str, actor: Actor, purge: bool = False) -> list[str]:
     """Stop the app on its servers (and delete its files with `purge`), then forget
     it. Returns what was done on the servers."""
     app = apps.get(name)
+    require(actor, "deployer", "app.delete", f"app:{app.name}")
     busy = deployments.in_progress(app.id)
     if busy is not None:  # apps.delete checks again, in its transaction
         raise Conflict(f"{app.name} has a deployment in progress (#{busy}); wait for it first")
@@ -28,6 +29,7 @@ def detach_server(name: str, server_name: str, actor: Actor) -> list[str]:
     there are removed first (if it was ever deployed)."""
     server_name = validate.slug(server_name, "server name")
     app = apps.get(name)
+    require(actor, "deployer", "app.remove_server", f"app:{app.name}")
     names = [server.name for server, _ports in apps.targets(app)]
     if names and server_name == names[0]:
         raise Conflict(f"{server_name} is {app.name}'s primary server; it cannot be removed")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from rxpanel import validate
 from rxpanel.actions import _host
-from rxpanel.actions.actor import Actor, record
+from rxpanel.actions.actor import Actor, record, require
 from rxpanel.models import App, Deployment, Release
 from rxpanel.services import apps, deployments, releases
 
@@ -31,6 +31,7 @@ def request_deploy(
     """Queue a deploy of `ref` (default: the app's branch head)."""
     ref = validate.git_ref(ref, "ref") if ref else None
     found = _app(app)
+    require(actor, "deployer", "deploy", f"app:{found.name}")
     dep = deployments.trigger(
         found.id, kind="deploy", ref=ref, trigger=actor.trigger, by=by or actor.by
     )
@@ -46,6 +47,7 @@ def request_rollback(
     Refused (NotFound, Conflict, Invalid) when it could not succeed."""
     to = validate.release_id(to) if to else None
     found = _app(app)
+    require(actor, "deployer", "rollback", f"app:{found.name}")
     try:
         target = releases.rollback_target(found, to)
     except ValueError as e:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from rxpanel.actions import _host
-from rxpanel.actions.actor import Actor, record
+from rxpanel.actions.actor import Actor, record, require
 from rxpanel.services import servers
 
 
@@ -13,6 +13,7 @@ def check_server(name: str, actor: Actor) -> Iterator:
     """Yields CheckItem(label, ok, detail) as each completes; the audit log gets
     the outcome at the end. An unknown name raises NotFound on the first item."""
     server = servers.get(name)
+    require(actor, "deployer", "server.check", f"server:{server.name}")
     failed = 0
     try:
         for item in _host.check_server(server):

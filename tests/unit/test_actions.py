@@ -256,3 +256,17 @@ def test_the_cli_reads_the_typed_records(shop, capsys, args, says):
     actions.request_deploy("shop", Actor.cli())
     assert main(args) == 0
     assert says in capsys.readouterr().out
+
+
+def test_a_use_case_refuses_a_role_below_it_whoever_calls_it(shop, host_calls):
+    viewer = Actor.user("vic", "viewer")
+    for attempt in (
+        lambda: actions.request_deploy("shop", viewer),
+        lambda: actions.request_rollback("shop", viewer),
+        lambda: actions.remove_app("shop", viewer),
+        lambda: next(actions.check_server("s1", viewer)),
+    ):
+        with pytest.raises(errors.Forbidden, match="needs the deployer role"):
+            attempt()
+    assert queued(shop) == [] and host_calls == [] and apps.get("shop")
+    assert {e.outcome for e in audit.query(actor="vic")} == {"refused"}
