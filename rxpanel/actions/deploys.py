@@ -11,7 +11,7 @@ from rxpanel import validate
 from rxpanel.actions import _host
 from rxpanel.actions.actor import Actor, record, require
 from rxpanel.models import App, Deployment, Release
-from rxpanel.services import apps, deployments, releases
+from rxpanel.services import ServiceError, apps, deployments, releases
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def request_rollback(
     require(actor, "deployer", "rollback", f"app:{found.name}")
     try:
         target = releases.rollback_target(found, to)
-    except ValueError as e:
+    except ServiceError as e:  # refused: the audit log says why
         record(actor, "rollback", f"app:{found.name}", outcome="refused", detail=str(e))
         raise
     dep = deployments.trigger(found.id, kind="rollback", ref=to, trigger=actor.trigger, by=actor.by)
