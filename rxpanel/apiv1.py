@@ -13,27 +13,48 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from rxpanel import validate
+from rxpanel import actions, errors, validate
+from rxpanel.actions import Actor
 from rxpanel.bodies import read_limited
 from rxpanel.models import ROLES, User
-from rxpanel.services import ServiceError, apps, audit, deployments, servers, tokens, views
+from rxpanel.present import as_json, deployment_json
+from rxpanel.services import (
+    app_records,
+    apps,
+    audit,
+    deployments,
+    health,
+    releases,
+    servers,
+    tokens,
+)
 
 MAX_BODY = 64 * 1024
+
+
+# The error family, mapped by type (the first match wins: a malformed value is a
+# 400 although ValidationError is an Invalid).
+STATUS = (
+    (validate.ValidationError, 400),
+    (errors.NotFound, 404),
+    (errors.Conflict, 409),
+    (errors.Invalid, 422),
+    (errors.Forbidden, 403),
+    (errors.Refused, 409),
+)
+
+
+def status_of(error: errors.Refused) -> int:
+    return next(code for kind, code in STATUS if isinstance(error, kind))
 
 
 class Caller:
     def __init__(self, user: User, role: str, address: str):
         self.user, self.role, self.address = user, role, address
+        self.actor = Actor.api(user.username, role, address)
 
     def audit(self, action: str, target: str = "", outcome: str = "ok", detail: str = "") -> None:
-        audit.record(
-            f"api:{self.user.username}",
-            action,
-            target,
-            address=self.address,
-            outcome=outcome,
-            detail=detail,
-        )
+        actions.record(self.actor, action, target, outcome=outcome, detail=detail)
 
 
 def route(path: str, role: str, methods: tuple[str, ...] = ("GET",)):
@@ -75,10 +96,8 @@ def route(path: str, role: str, methods: tuple[str, ...] = ("GET",)):
             params = {**request.query_params, **request.path_params}
             try:
                 status, payload = await run_in_threadpool(fn, caller, params, data)
-            except validate.ValidationError as e:
-                return JSONResponse({"error": str(e)}, status_code=400)
-            except ServiceError as e:
-                return JSONResponse({"error": str(e)}, status_code=404 if "no " in str(e) else 409)
+            except errors.Refused as e:
+                return JSONResponse({"error": str(e)}, status_code=status_of(e))
             return JSONResponse(payload, status_code=status)
 
         return Route(path, endpoint, methods=list(methods))
@@ -98,37 +117,37 @@ def server_list(caller: Caller, params: dict, data: dict):
 
 @route("/api/v1/apps", "viewer")
 def app_list(caller: Caller, params: dict, data: dict):
-    return 200, [apps.public(a) for a in apps.list_all()]
+    return 200, [app_records.public(a) for a in apps.list_all()]
+
+
+def _app(params: dict):
+    return apps.get(validate.slug(params["name"], "app name"))
 
 
 @route("/api/v1/apps/{name}", "viewer")
 def app_get(caller: Caller, params: dict, data: dict):
-    return 200, views.app_detail(validate.slug(params["name"], "app name"))
+    return 200, as_json(app_records.detail(_app(params).name))
 
 
 @route("/api/v1/apps/{name}/releases", "viewer")
 def app_releases(caller: Caller, params: dict, data: dict):
-    return 200, views.release_rows(validate.slug(params["name"], "app name"))
+    return 200, as_json(releases.records(_app(params)))
 
 
 @route("/api/v1/apps/{name}/deployments", "viewer")
 def app_deployments(caller: Caller, params: dict, data: dict):
-    return 200, views.deployment_rows(validate.slug(params["name"], "app name"))
+    return 200, [deployment_json(d) for d in deployments.history(_app(params))]
 
 
 @route("/api/v1/apps/{name}/health", "viewer")
 def app_health(caller: Caller, params: dict, data: dict):
-    name = validate.slug(params["name"], "app name")
-    return 200, {**views.health_summary(name), "incidents": views.incident_rows(name)}
+    app = _app(params)
+    summary, incidents = health.summary(app), health.incident_records(app.id)
+    return 200, {**as_json(summary), "incidents": as_json(incidents)}
 
 
-def _trigger(caller: Caller, name: str, kind: str, ref: str | None):
-    app = apps.get(name)
-    dep = deployments.trigger(app.id, kind=kind, ref=ref, trigger="api", by=caller.user.username)
-    caller.audit(
-        kind, f"app:{name}", detail=f"deployment #{dep.id}" + (f" to {ref}" if ref else "")
-    )
-    return 202, {"deployment": dep.id, "status": dep.status}
+def _queued(asked: actions.Requested):
+    return 202, {"deployment": asked.deployment.id, "status": asked.deployment.status}
 
 
 def _optional(data: dict, key: str) -> str | None:
@@ -142,24 +161,16 @@ def _optional(data: dict, key: str) -> str | None:
 
 @route("/api/v1/apps/{name}/deploy", "deployer", ("POST",))
 def app_deploy(caller: Caller, params: dict, data: dict):
+    name = validate.slug(params["name"], "app name")
     ref = _optional(data, "ref")
-    return _trigger(
-        caller,
-        validate.slug(params["name"], "app name"),
-        "deploy",
-        validate.git_ref(ref, "ref") if ref else None,
-    )
+    return _queued(actions.request_deploy(name, caller.actor, ref))
 
 
 @route("/api/v1/apps/{name}/rollback", "deployer", ("POST",))
 def app_rollback(caller: Caller, params: dict, data: dict):
+    name = validate.slug(params["name"], "app name")
     to = _optional(data, "to")
-    return _trigger(
-        caller,
-        validate.slug(params["name"], "app name"),
-        "rollback",
-        validate.release_id(to) if to else None,
-    )
+    return _queued(actions.request_rollback(name, caller.actor, to))
 
 
 @route("/api/v1/deployments/{id:int}", "viewer")
@@ -167,23 +178,23 @@ def deployment_get(caller: Caller, params: dict, data: dict):
     dep_id = int(params["id"])
     after = validate.positive(params.get("after", 0) or 0, "after", 0, 2**62)
     return 200, {
-        "deployment": views.deployment_detail(dep_id),
-        "steps": views.step_rows(dep_id),
-        "logs": views.log_rows(dep_id, after),
+        "deployment": deployment_json(deployments.detail(dep_id)),
+        "steps": as_json(deployments.steps(dep_id)),
+        "logs": as_json(deployments.logs_after(dep_id, after, deployments.LOG_LIMIT)),
     }
 
 
 @route("/api/v1/audit", "admin")
 def audit_list(caller: Caller, params: dict, data: dict):
     limit = validate.positive(params.get("limit", 200), "limit", 1, 5000)
-    rows = audit.query(
+    rows = audit.records(
         actor=params.get("actor", ""),
         action=params.get("action", ""),
         target=params.get("target", ""),
         outcome=params.get("outcome", ""),
         limit=limit,
     )
-    return 200, [audit.public(e) for e in rows]
+    return 200, as_json(rows)
 
 
 ROUTES = [

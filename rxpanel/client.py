@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from datetime import datetime
 
 import httpx
 
@@ -60,6 +61,8 @@ class Panel:
 
 
 def print_row(row: dict) -> None:
+    """A log line as the API gives it (created_at in ISO-8601)."""
     indent = "    " if row["level"] == "output" else ""
     out = sys.stderr if row["level"] == "error" else sys.stdout
-    print(f"{row['time']} {indent}{row['line']}", file=out, flush=True)
+    at = datetime.fromisoformat(row["created_at"]).strftime("%H:%M:%S")
+    print(f"{at} {indent}{row['line']}", file=out, flush=True)

@@ -11,9 +11,11 @@ import re
 import shlex
 from urllib.parse import urlsplit
 
+from rxpanel.errors import Invalid
 
-class ValidationError(ValueError):
-    pass
+
+class ValidationError(Invalid):
+    """A malformed value (the API answers 400, not 422: it never got to the request)."""
 
 
 SLUG = re.compile(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$|^[a-z]$")

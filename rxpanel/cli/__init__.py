@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 
-from rxpanel import validate
 from rxpanel.cli import apps, deploys, health, servers, system, team
 from rxpanel.cli.common import EXIT_FAILED, EXIT_USAGE, CliError, Parser
 
@@ -44,17 +43,16 @@ def run(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     from rxpanel.client import RemoteCliError
     from rxpanel.deploy.remote import RemoteError
+    from rxpanel.errors import Invalid, Refused
     from rxpanel.sandbox import SandboxError
     from rxpanel.secrets import SecretError
-    from rxpanel.services import ServiceError
     from rxpanel.settings import SettingsError
 
     try:
         return run(build_parser().parse_args(argv))
     except (
         CliError,
-        ServiceError,
-        validate.ValidationError,
+        Refused,
         RemoteError,
         SandboxError,
         SecretError,
@@ -62,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         RemoteCliError,
     ) as e:
         print(f"rxpanel: {e}", file=sys.stderr)
-        return EXIT_USAGE if isinstance(e, CliError | validate.ValidationError) else EXIT_FAILED
+        # refused input exits 2; a failure (or a refusal by the panel's state) exits 1
+        return EXIT_USAGE if isinstance(e, CliError | Invalid) else EXIT_FAILED
     except KeyboardInterrupt:
         print("rxpanel: interrupted", file=sys.stderr)
         return 130

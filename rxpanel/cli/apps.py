@@ -6,7 +6,7 @@ import argparse
 import os
 
 from rxpanel import validate
-from rxpanel.cli.common import print_json, record, remote, sub, table
+from rxpanel.cli.common import actor, print_json, record, remote, sub, table
 from rxpanel.services.apps import SETTINGS
 
 
@@ -21,7 +21,7 @@ def add(a) -> int:
         further=more,
     )
     record("app.add", f"app:{app.name}", ("env: " + ", ".join(sorted(env))) if env else "")
-    ports = apps.placements(app.id)[0].ports
+    ports = apps.targets(app)[0][1]
     where = (
         f" on {len(a.server)} servers"
         if more
@@ -32,21 +32,17 @@ def add(a) -> int:
 
 
 def update(a) -> int:
-    from rxpanel.services import apps
-    from rxpanel.worker.hosts import remove_app as remove_from_server
+    from rxpanel import actions
+    from rxpanel.services import app_records, apps
 
     for name in a.add_server or []:
         apps.add_server(a.name, validate.slug(name, "server name"))
         record("app.add_server", f"app:{a.name}", name)
     for name in a.remove_server or []:
-        apps.check_removable(a.name, validate.slug(name, "server name"))  # before SSH
-        if apps.get(a.name).current_release_id:
-            for line in remove_from_server(apps.get(a.name), server_name=name):
-                print(line, flush=True)
-        apps.remove_server(a.name, validate.slug(name, "server name"))
-        record("app.remove_server", f"app:{a.name}", name)
+        for line in actions.detach_server(a.name, name, actor()):
+            print(line, flush=True)
     app = apps.get(a.name)
-    current = apps.public(app)
+    current = app_records.public(app)
     fields = ("server", "source", "url", *SETTINGS)
     changed = {k: getattr(a, k) for k in fields if getattr(a, k) is not None}
     apps.update(
@@ -81,9 +77,9 @@ def show(rows: list[dict], as_json: bool) -> int:
 
 
 def list_(a) -> int:
-    from rxpanel.services import apps
+    from rxpanel.services import app_records, apps
 
-    return show([apps.public(x) for x in apps.list_all()], a.json)
+    return show([app_records.public(x) for x in apps.list_all()], a.json)
 
 
 @remote(list_)
@@ -108,15 +104,10 @@ def env(a) -> int:
 
 
 def remove(a) -> int:
-    from rxpanel.services import apps
-    from rxpanel.worker.hosts import remove_app as remove_from_server
+    from rxpanel import actions
 
-    app = apps.get(a.name)
-    if app.current_release_id or a.purge:
-        for line in remove_from_server(app, keep_files=not a.purge):
-            print(line, flush=True)
-    apps.delete(a.name)
-    record("app.delete", f"app:{a.name}", "with its files" if a.purge else "")
+    for line in actions.remove_app(a.name, actor(), purge=a.purge):
+        print(line, flush=True)
     print(f"app {a.name} removed from the panel")
     return 0
 
@@ -145,24 +136,10 @@ def webhook(a) -> int:
 
 
 def deliveries(a) -> int:
+    from rxpanel.present import as_json
     from rxpanel.services import hooks
 
-    rows = [
-        {
-            "id": d.id,
-            "provider": d.provider,
-            "delivery": d.delivery_id,
-            "event": d.event,
-            "ref": d.ref,
-            "commit": d.commit,
-            "outcome": d.outcome,
-            "status": d.status_code,
-            "deployment": d.deployment_id,
-            "detail": d.detail,
-            "at": d.created_at.isoformat(timespec="seconds"),
-        }
-        for d in hooks.recent(a.app)
-    ]
+    rows = as_json(hooks.deliveries(a.app))
     if a.json:
         print_json(rows)
     else:

@@ -4,9 +4,7 @@ the audit record of what the local CLI changed."""
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
-import socket
 
 EXIT_FAILED, EXIT_USAGE = 1, 2
 
@@ -27,15 +25,18 @@ def sub(parent, name: str, **kw) -> argparse._SubParsersAction:
     )
 
 
-def who() -> str:
-    return f"{getpass.getuser()}@{socket.gethostname()}"
+def actor():
+    """The CLI on the panel host, as the use cases and the audit log know it."""
+    from rxpanel.actions import Actor
+
+    return Actor.cli()
 
 
 def record(action: str, target: str = "", detail: str = "", outcome: str = "ok") -> None:
     """Audit what the CLI on the panel host did (it has the database, so it is trusted)."""
-    from rxpanel.services import audit
+    from rxpanel import actions
 
-    audit.record(f"cli:{who()}", action, target, outcome=outcome, detail=detail)
+    actions.record(actor(), action, target, outcome=outcome, detail=detail)
 
 
 def print_json(data) -> None:

@@ -5,19 +5,18 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from datetime import datetime
 
 from rxpanel import validate
-from rxpanel.cli.common import EXIT_FAILED, print_json, record, remote, table, who
+from rxpanel.cli.common import EXIT_FAILED, actor, print_json, remote, table
 
 
 def deploy(a) -> int:
-    from rxpanel.services import apps, deployments
+    from rxpanel import actions
 
-    app = apps.get(a.app)
     ref = validate.git_ref(a.ref, "ref") if a.ref else None
-    dep = deployments.trigger(app.id, kind="deploy", ref=ref, trigger="cli", by=who())
-    record("deploy", f"app:{app.name}", f"deployment #{dep.id}" + (f" at {ref}" if ref else ""))
-    return _run_and_follow(app.id, dep.id)
+    asked = actions.request_deploy(a.app, actor(), ref)
+    return _run_and_follow(asked.app.id, asked.deployment.id)
 
 
 @remote(deploy)
@@ -30,13 +29,11 @@ def deploy_remote(a, panel) -> int:
 
 
 def rollback(a) -> int:
-    from rxpanel.services import apps, deployments
+    from rxpanel import actions
 
-    app = apps.get(a.app)
     to = validate.release_id(a.to) if a.to else None
-    dep = deployments.trigger(app.id, kind="rollback", ref=to, trigger="cli", by=who())
-    record("rollback", f"app:{app.name}", f"deployment #{dep.id}" + (f" to {to}" if to else ""))
-    return _run_and_follow(app.id, dep.id)
+    asked = actions.request_rollback(a.app, actor(), to)
+    return _run_and_follow(asked.app.id, asked.deployment.id)
 
 
 @remote(rollback)
@@ -77,14 +74,14 @@ def _resolve(dep_id: int):
 def _run_and_follow(app_id: int, dep_id: int) -> int:
     """Run queued work for the app in a thread while printing our deployment's log.
     Ctrl-C cancels a queued deployment, or a running one after its current step."""
+    from rxpanel import actions
     from rxpanel.models import DEPLOY_STATES_FINAL
     from rxpanel.services import deployments
-    from rxpanel.worker import runs as runner
 
-    runner.recover()
+    actions.recover()
     cancel = threading.Event()
     worker = threading.Thread(
-        target=runner.drain,
+        target=actions.run_here,
         daemon=True,
         kwargs={
             "app_id": app_id,
@@ -184,7 +181,16 @@ def releases(a) -> int:
 @remote(releases)
 def releases_remote(a, panel) -> int:
     rows = [
-        {**r, "current": r["current"] == "yes", "live_at": r["live_at"] or None, "on_server": True}
+        {
+            "id": r["id"],
+            "status": r["status"],
+            "commit": r["commit"],
+            "current": r["current"],
+            "created_at": r["created"],
+            "live_at": r["live_at"],
+            "reason": r["reason"],
+            "on_server": r["on_server"],
+        }
         for r in panel.call("GET", f"/apps/{validate.slug(a.app)}/releases")
     ]
     return show_releases(rows, a.app, a.json)
@@ -241,15 +247,15 @@ def deployments_remote(a, panel) -> int:
     return show_deployments(
         [
             {
-                "id": int(r["id"]),
+                "id": r["id"],
                 "kind": r["kind"],
                 "status": r["status"],
                 "trigger": r["trigger"],
                 "by": r["by"],
-                "commit": r["commit"] or None,
-                "release": r["release"] or None,
+                "commit": r["commit"],
+                "release": r["release"],
                 "created_at": r["created"],
-                "reason": r["reason"] or None,
+                "reason": r["reason"],
             }
             for r in rows
         ],
@@ -257,26 +263,35 @@ def deployments_remote(a, panel) -> int:
     )
 
 
-def show_log(steps: list[dict], lines: list[dict]) -> int:
-    for step in steps:
+def show_log(steps: list, lines: list) -> int:
+    """Steps (deployments.Step) and log lines (deployments.LogLine)."""
+    from rxpanel import present
+
+    for step in map(present.step_row, steps):
         print(f"{step['name']:<16} {step['status']:<8} {step['duration']}")
-    for row in lines:
+    for row in map(present.log_row, lines):
         indent = "    " if row["level"] == "output" else ""
         print(f"{row['time']} {indent}{row['line']}")
     return 0
 
 
 def logs(a) -> int:
-    from rxpanel.services import views
+    from rxpanel.services import deployments
 
-    views.deployment_detail(a.id)
-    return show_log(views.step_rows(a.id), views.log_rows(a.id, limit=1_000_000))
+    deployments.detail(a.id)  # NotFound for an unknown id
+    return show_log(deployments.steps(a.id), deployments.logs_after(a.id, limit=1_000_000))
 
 
 @remote(logs)
 def logs_remote(a, panel) -> int:
+    from rxpanel.services.deployments import LogLine, Step
+
     data = panel.call("GET", f"/deployments/{a.id}")
-    return show_log(data["steps"], data["logs"])
+    lines = [
+        LogLine(r["id"], datetime.fromisoformat(r["created_at"]), r["level"], r["step"], r["line"])
+        for r in data["logs"]
+    ]
+    return show_log([Step(**s) for s in data["steps"]], lines)
 
 
 def register(commands) -> None:

@@ -7,8 +7,17 @@ import getpass
 import sys
 from pathlib import Path
 
-from rxpanel.cli.common import EXIT_FAILED, CliError, print_json, record, remote, sub, table
-from rxpanel.deploy.commands.base import Host
+from rxpanel.cli.common import (
+    EXIT_FAILED,
+    CliError,
+    actor,
+    print_json,
+    record,
+    remote,
+    sub,
+    table,
+)
+from rxpanel.services.servers import DEFAULTS
 
 
 def add(a) -> int:
@@ -108,14 +117,12 @@ def list_remote(a, panel) -> int:
 
 
 def check(a) -> int:
-    from rxpanel.services import servers
-    from rxpanel.worker.hosts import check_server
+    from rxpanel import actions
 
     failed = 0
-    for item in check_server(servers.get(a.name)):
+    for item in actions.check_server(a.name, actor()):
         print(f"{'✓' if item.ok else '✗'} {item.label}: {item.detail}", flush=True)
         failed += not item.ok
-    record("server.check", f"server:{a.name}", outcome="failed" if failed else "ok")
     if failed:
         print(f"{failed} check(s) failed", file=sys.stderr)
         return EXIT_FAILED
@@ -145,15 +152,15 @@ def register(commands) -> None:
     s = server.add_parser("add", help="store a server (does not connect)")
     s.add_argument("name")
     s.add_argument("--host", required=True)
-    s.add_argument("--port", default=22)
+    s.add_argument("--port", default=DEFAULTS["port"])
     s.add_argument("--user")
     s.add_argument("--key", help="private key file (stored encrypted; not needed afterwards)")
     s.add_argument("--sudo", action=argparse.BooleanOptionalAction, default=False)
-    s.add_argument("--deploy-root", default=Host.deploy_root)
-    s.add_argument("--nginx-conf-dir", default=Host.nginx_conf_dir)
-    s.add_argument("--nginx-cmd", default=Host.nginx_cmd)
-    s.add_argument("--supervisor-conf-dir", default=Host.supervisor_conf_dir)
-    s.add_argument("--supervisorctl-cmd", default=Host.supervisorctl_cmd)
+    s.add_argument("--deploy-root", default=DEFAULTS["deploy_root"])
+    s.add_argument("--nginx-conf-dir", default=DEFAULTS["nginx_conf_dir"])
+    s.add_argument("--nginx-cmd", default=DEFAULTS["nginx_cmd"])
+    s.add_argument("--supervisor-conf-dir", default=DEFAULTS["supervisor_conf_dir"])
+    s.add_argument("--supervisorctl-cmd", default=DEFAULTS["supervisorctl_cmd"])
     s.set_defaults(func=add)
     s = server.add_parser("update", help="change a server's login, paths or commands")
     s.add_argument("name")

@@ -166,19 +166,17 @@ def show_audit(rows: list[dict], as_json: bool) -> int:
 
 
 def audit(a) -> int:
+    from rxpanel.present import as_json
     from rxpanel.services import audit as service
 
-    rows = [
-        service.public(e)
-        for e in service.query(
-            actor=a.actor or "",
-            action=a.action or "",
-            target=a.target or "",
-            outcome=a.outcome or "",
-            limit=a.limit,
-        )
-    ]
-    return show_audit(rows, a.json)
+    rows = service.records(
+        actor=a.actor or "",
+        action=a.action or "",
+        target=a.target or "",
+        outcome=a.outcome or "",
+        limit=a.limit,
+    )
+    return show_audit(as_json(rows), a.json)
 
 
 @remote(audit)

@@ -7,8 +7,9 @@ import asyncio
 
 import httpx
 
+from rxpanel import actions
 from rxpanel.health import alerts, prober
-from rxpanel.services import apps, audit, deployments, health, notify, releases
+from rxpanel.services import apps, health, notify, releases
 from rxpanel.services.health import Change
 
 
@@ -35,16 +36,10 @@ def auto_rollback(change: Change) -> int | None:
         )
         return None
     releases.set_status(current, "bad", f"went down within the watch window: {change.cause}")
-    dep = deployments.trigger(
-        app.id, kind="rollback", ref=target.id, trigger="auto", by="health watch"
-    )
+    dep = actions.request_rollback(
+        app, actions.Actor.system(), target.id, note=f"{current} went down ({change.cause})"
+    ).deployment
     health.mark_rolled_back(app.id)
-    audit.record(
-        "system:health",
-        "rollback",
-        f"app:{app.name}",
-        detail=f"deployment #{dep.id}: {current} went down ({change.cause}); to {target.id}",
-    )
     notify.enqueue(
         "deploy.auto_rollback",
         f"↩️ {app.name} went down {app.watch_minutes:g} min or less after release "

@@ -1,39 +1,9 @@
-"""Thin pages: layout + components + a state. Each registers itself with `page`."""
+"""Thin pages: layout + components + a state. Each registers itself with `page`
+(pages/registry.py); importing this package imports them all, so PAGES is complete."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-import reflex as rx
-
-from rxpanel.components.layout import shell
-from rxpanel.state.auth import AuthState
-
-PAGES: list[dict] = []
-
-
-def page(route: str, title: str, on_load=None) -> Callable:
-    """Register a page: the shell around it, and the session check before its own
-    on_load (which is itself @authorized, so data never loads for a visitor)."""
-
-    def register(fn: Callable[[], rx.Component]) -> Callable[[], rx.Component]:
-        loads = [AuthState.check_session, *([on_load] if on_load is not None else [])]
-        PAGES.append(
-            {
-                "route": route,
-                "title": f"{title} · rxpanel",
-                "component": lambda: shell(title, fn()),
-                "on_load": loads,
-            }
-        )
-        return fn
-
-    return register
-
-
-# Every page module registers itself on import; importing them here (after `page`
-# exists) makes PAGES complete for whoever imports rxpanel.pages.
-from rxpanel.pages import (  # noqa: E402, F401
+from rxpanel.pages import (  # noqa: F401
     app_detail,
     apps,
     audit,
@@ -43,3 +13,6 @@ from rxpanel.pages import (  # noqa: E402, F401
     tokens,
     users,
 )
+from rxpanel.pages.registry import PAGES, page
+
+__all__ = ["PAGES", "page"]

@@ -8,7 +8,7 @@ from rxpanel import routes
 from rxpanel.components.forms import field, field_grid, form_dialog, labelled
 from rxpanel.components.layout import page_header
 from rxpanel.components.tables import data_table, empty_callout
-from rxpanel.pages import page
+from rxpanel.pages.registry import page
 from rxpanel.state.apps import AppsState
 
 

@@ -8,7 +8,7 @@ from rxpanel import routes
 from rxpanel.components.badges import status_badge
 from rxpanel.components.layout import admins_only, page_header
 from rxpanel.components.tables import data_table, empty_callout
-from rxpanel.pages import page
+from rxpanel.pages.registry import page
 from rxpanel.state.audit import OUTCOMES
 from rxpanel.state.audit import AuditState as S
 

@@ -8,7 +8,7 @@ from rxpanel import routes
 from rxpanel.components.badges import status_badge
 from rxpanel.components.layout import page_header
 from rxpanel.components.log_view import log_view, steps_table
-from rxpanel.pages import page
+from rxpanel.pages.registry import page
 from rxpanel.state.deployment import DeploymentState as S
 
 

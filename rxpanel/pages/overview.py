@@ -8,7 +8,7 @@ from rxpanel import routes
 from rxpanel.components.badges import status_badge
 from rxpanel.components.layout import page_header
 from rxpanel.components.tables import data_table
-from rxpanel.pages import page
+from rxpanel.pages.registry import page
 from rxpanel.state.overview import OverviewState
 
 

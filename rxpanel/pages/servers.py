@@ -8,7 +8,7 @@ from rxpanel import routes
 from rxpanel.components.forms import confirm, field, field_grid, form_dialog
 from rxpanel.components.layout import page_header, section
 from rxpanel.components.tables import data_table, empty_callout
-from rxpanel.pages import page
+from rxpanel.pages.registry import page
 from rxpanel.state.servers import ServersState
 
 

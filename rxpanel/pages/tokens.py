@@ -10,7 +10,7 @@ from rxpanel.components.badges import status_badge
 from rxpanel.components.forms import confirm, field, form_dialog, labelled
 from rxpanel.components.layout import page_header
 from rxpanel.components.tables import data_table, empty_callout
-from rxpanel.pages import page
+from rxpanel.pages.registry import page
 from rxpanel.state.tokens import TokensState as S
 
 HEADERS = ("Name", "Token", "Scope", "Expires", "Last used", "Status", "")

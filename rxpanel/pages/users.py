@@ -10,7 +10,7 @@ from rxpanel.components.forms import confirm, field, form_dialog, labelled
 from rxpanel.components.layout import admins_only, page_header
 from rxpanel.components.tables import data_table
 from rxpanel.models import ROLES
-from rxpanel.pages import page
+from rxpanel.pages.registry import page
 from rxpanel.state.users import UsersState as S
 
 ROLE_HINT = "admin: everything · deployer: deploy and roll back, add apps · viewer: look only"

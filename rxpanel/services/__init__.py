@@ -1,13 +1,7 @@
-"""Services own the database: every read and write of rows goes through here."""
+"""Services own the database: every read and write of rows goes through here.
+Their errors are the panel's error family (rxpanel.errors)."""
 
+from rxpanel.errors import Conflict, Forbidden, Invalid, NotFound
+from rxpanel.errors import Refused as ServiceError
 
-class ServiceError(ValueError):
-    """A refused request, in one plain sentence."""
-
-
-class NotFound(ServiceError):
-    pass
-
-
-class Conflict(ServiceError):
-    pass
+__all__ = ["Conflict", "Forbidden", "Invalid", "NotFound", "ServiceError"]

@@ -3,6 +3,7 @@ updates and deletes). Details never hold secret values."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import col, func, select
@@ -75,14 +76,21 @@ def count(action: str, since: datetime, *, actor: str = "", address: str = "") -
         return s.exec(q).one()
 
 
-def public(event: AuditEvent) -> dict[str, str]:
-    """An event as the API and the CLI give it out."""
-    return {
-        "at": event.at.isoformat(timespec="seconds"),
-        "actor": event.actor,
-        "action": event.action,
-        "target": event.target,
-        "address": event.address,
-        "outcome": event.outcome,
-        "detail": event.detail,
-    }
+@dataclass(frozen=True)
+class Record:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    address: str
+    outcome: str
+    detail: str
+
+
+def records(**filters) -> list[Record]:
+    """The log, newest first, filtered as `query` does."""
+    return [
+        Record(e.id, e.at, e.actor, e.action, e.target, e.address, e.outcome, e.detail)
+        for e in query(**filters)
+    ]

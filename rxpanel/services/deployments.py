@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 import socket
 import time
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +16,7 @@ from sqlmodel import col, select
 from rxpanel import db
 from rxpanel.models import (
     DEPLOY_STATES_FINAL,
+    App,
     Deployment,
     DeploymentLog,
     DeploymentStep,
@@ -23,6 +25,7 @@ from rxpanel.models import (
 from rxpanel.services import NotFound
 
 RUNNER_ID = f"{socket.gethostname()}:{os.getpid()}"
+LOG_LIMIT = 2000  # lines a page keeps; the rest stays in the database
 STALE_AFTER = timedelta(seconds=90)  # a running deployment without heartbeat this long is dead
 
 
@@ -159,12 +162,22 @@ def add_log(dep_id: int, line: str, *, step: str = "", level: str = "info") -> N
         s.add(DeploymentLog(deployment_id=dep_id, step=step, level=level, line=line))
 
 
-def logs_after(dep_id: int, after_id: int = 0, limit: int = 1000) -> list[DeploymentLog]:
+@dataclass(frozen=True)
+class LogLine:
+    id: int
+    created_at: datetime
+    level: str  # info | output | error
+    step: str
+    line: str
+
+
+def logs_after(dep_id: int, after_id: int = 0, limit: int = 1000) -> list[LogLine]:
     with db.session() as s:
         q = select(DeploymentLog).where(
             DeploymentLog.deployment_id == dep_id, DeploymentLog.id > after_id
         )
-        return list(s.exec(q.order_by(DeploymentLog.id).limit(limit)).all())
+        found = s.exec(q.order_by(DeploymentLog.id).limit(limit)).all()
+        return [LogLine(r.id, r.created_at, r.level, r.step, r.line) for r in found]
 
 
 def start_step(dep_id: int, name: str) -> int:
@@ -182,10 +195,74 @@ def end_step(step_id: int, status: str, duration: float) -> None:
         s.add(step)
 
 
-def steps(dep_id: int) -> list[DeploymentStep]:
+@dataclass(frozen=True)
+class Step:
+    name: str
+    status: str
+    duration: float | None  # seconds; None while it runs
+
+
+def steps(dep_id: int) -> list[Step]:
     with db.session() as s:
         q = select(DeploymentStep).where(DeploymentStep.deployment_id == dep_id)
-        return list(s.exec(q.order_by(DeploymentStep.id)).all())
+        return [Step(r.name, r.status, r.duration) for r in s.exec(q.order_by(DeploymentStep.id))]
+
+
+@dataclass(frozen=True)
+class Record:
+    """A deployment as the dashboard, the CLI and the API show it."""
+
+    id: int
+    app: str
+    kind: str
+    status: str
+    trigger: str
+    by: str
+    ref: str | None
+    commit: str | None
+    release: str | None
+    created: datetime
+    started: datetime | None
+    finished: datetime | None
+    reason: str | None
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds it ran (so far, while it runs)."""
+        if self.started is None:
+            return None
+        return ((self.finished or utcnow()) - self.started).total_seconds()
+
+
+def _record(dep: Deployment, app_name: str) -> Record:
+    return Record(
+        dep.id,
+        app_name,
+        dep.kind,
+        dep.status,
+        dep.trigger,
+        dep.triggered_by,
+        dep.ref,
+        dep.commit,
+        dep.release_id,
+        dep.created_at,
+        dep.started_at,
+        dep.finished_at,
+        dep.reason,
+    )
+
+
+def detail(dep_id: int) -> Record:
+    with db.session() as s:
+        dep = s.get(Deployment, dep_id)
+        if dep is None:
+            raise NotFound(f"no deployment #{dep_id}")
+        return _record(dep, s.get(App, dep.app_id).name)
+
+
+def history(app: App, limit: int = 30) -> list[Record]:
+    """The app's deployments, newest first."""
+    return [_record(d, app.name) for d in for_app(app.id, limit)]
 
 
 def _process_alive(runner: str | None) -> bool:
@@ -218,6 +295,16 @@ def interrupt_dead() -> list[Deployment]:
             s.add(DeploymentLog(deployment_id=dep.id, level="error", line=dep.reason))
             dead.append(dep)
     return dead
+
+
+def in_progress(app_id: int) -> int | None:
+    """The id of the app's queued or running deployment, if any."""
+    with db.session() as s:
+        return s.exec(
+            select(Deployment.id).where(
+                Deployment.app_id == app_id, col(Deployment.status).in_(("queued", "running"))
+            )
+        ).first()
 
 
 def is_final(dep_id: int) -> bool:

@@ -301,3 +301,57 @@ def prune(now: datetime | None = None) -> dict[str, int]:
                 delete(model).where(column < now - timedelta(days=days))
             ).rowcount
     return removed
+
+
+# -- reads for the dashboard, the CLI and the API ----------------------------------
+
+
+@dataclass(frozen=True)
+class Summary:
+    state: str
+    uptime_24h: float | None  # percent; None without checks
+    uptime_7d: float | None
+    last_at: datetime | None
+    last_status: int | None
+    last_latency_ms: float | None
+    last_error: str | None
+    check_interval: int
+    failure_threshold: int
+    auto_rollback: bool
+    watch_minutes: float
+    hook: str  # the deploy webhook's path
+
+
+def summary(app: App) -> Summary:
+    last = recent_checks(app.id, 1)
+    check = last[0] if last else None
+    return Summary(
+        state=app.health_state or "unknown",
+        uptime_24h=uptime(app.id, 24),
+        uptime_7d=uptime(app.id, 24 * 7),
+        last_at=check.checked_at if check else None,
+        last_status=check.status_code if check else None,
+        last_latency_ms=check.latency_ms if check else None,
+        last_error=(check.error or None) if check else None,
+        check_interval=app.check_interval,
+        failure_threshold=app.failure_threshold,
+        auto_rollback=app.auto_rollback,
+        watch_minutes=app.watch_minutes,
+        hook=f"/api/hooks/{app.name}",
+    )
+
+
+@dataclass(frozen=True)
+class IncidentRecord:
+    state: str
+    cause: str
+    started: datetime
+    ended: datetime | None  # None while it lasts
+    rolled_back: bool
+
+
+def incident_records(app_id: int, limit: int = 20) -> list[IncidentRecord]:
+    return [
+        IncidentRecord(i.state, i.cause, i.started_at, i.ended_at, bool(i.rolled_back))
+        for i in incidents(app_id, limit)
+    ]

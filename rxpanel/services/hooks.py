@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import secrets as pysecrets
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from rxpanel import db, secrets
 from rxpanel.models import App, WebhookDelivery
-from rxpanel.services import NotFound, audit, deployments
+from rxpanel.services import NotFound
 from rxpanel.webhooks.providers import Push, Rejected, identify, is_deletion, parse, verify
 
 MAX_BODY = 1024 * 1024  # bytes: larger deliveries are refused
@@ -22,6 +23,19 @@ MAX_BODY = 1024 * 1024  # bytes: larger deliveries are refused
 class Answer:
     status: int
     body: dict = field(default_factory=dict)
+    refused: str = ""  # why a delivery was turned away (for the audit log)
+    provider: str = ""
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A verified push to the app's branch, its delivery id claimed: the caller
+    queues the deploy and links it with `link`."""
+
+    app: App
+    push: Push
+    provider: str
+    row_id: int
 
 
 def path(app_name: str) -> str:
@@ -70,7 +84,11 @@ def _record(
     return answer
 
 
-def receive(app_name: str, headers: dict[str, str], body: bytes, address: str = "") -> Answer:
+def receive(
+    app_name: str, headers: dict[str, str], body: bytes, address: str = ""
+) -> Answer | Accepted:
+    """Verify and record a delivery: an Answer when there is nothing to deploy
+    (refused, ignored, a repeat), Accepted when a deploy is to be queued."""
     headers = {k.lower(): v for k, v in headers.items()}
     with db.session() as s:
         app = s.exec(select(App).where(App.name == app_name)).first()
@@ -78,18 +96,10 @@ def receive(app_name: str, headers: dict[str, str], body: bytes, address: str = 
         return Answer(404, {"status": "error", "error": "no such app"})
 
     def reject(status: int, reason: str, provider: str = "") -> Answer:
-        audit.record(
-            f"webhook:{provider or 'unknown'}",
-            "webhook",
-            f"app:{app.name}",
-            address=address,
-            outcome="refused",
-            detail=reason,
-        )
         # an unverified delivery id is not recorded as one: it must not block the real one
         return _record(
             app.id,
-            Answer(status, {"status": "rejected", "error": reason}),
+            Answer(status, {"status": "rejected", "error": reason}, reason, provider),
             provider=provider,
             detail=reason,
             address=address,
@@ -175,25 +185,15 @@ def receive(app_name: str, headers: dict[str, str], body: bytes, address: str = 
             address=address,
             detail=f"delivery {push.delivery_id} was already received",
         )
-    dep = deployments.trigger(
-        app.id,
-        kind="deploy",
-        ref=push.commit or None,
-        trigger="webhook",
-        by=f"{provider} push {push.commit[:12]}".strip(),
-    )
+    return Accepted(app, push, provider, row.id)
+
+
+def link(row_id: int, dep_id: int) -> None:
+    """The delivery queued this deployment."""
     with db.session() as s:
-        row = s.get(WebhookDelivery, row.id)
-        row.deployment_id, row.detail = dep.id, f"deployment #{dep.id}"
+        row = s.get(WebhookDelivery, row_id)
+        row.deployment_id, row.detail = dep_id, f"deployment #{dep_id}"
         s.add(row)
-    audit.record(
-        f"webhook:{provider}",
-        "deploy",
-        f"app:{app.name}",
-        address=address,
-        detail=f"deployment #{dep.id} at {push.commit[:12]} ({push.ref})",
-    )
-    return Answer(202, {"status": "queued", "deployment": dep.id, "commit": push.commit})
 
 
 def recent(app_name: str, limit: int = 30) -> list[WebhookDelivery]:
@@ -209,3 +209,38 @@ def recent(app_name: str, limit: int = 30) -> list[WebhookDelivery]:
                 .limit(limit)
             ).all()
         )
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    id: int
+    at: datetime
+    provider: str
+    delivery: str | None
+    event: str
+    ref: str
+    commit: str
+    outcome: str
+    status: int
+    detail: str
+    deployment: int | None
+
+
+def deliveries(app_name: str, limit: int = 30) -> list[DeliveryRecord]:
+    """The app's webhook deliveries, newest first."""
+    return [
+        DeliveryRecord(
+            d.id,
+            d.created_at,
+            d.provider,
+            d.delivery_id,
+            d.event,
+            d.ref,
+            d.commit,
+            d.outcome,
+            d.status_code,
+            d.detail,
+            d.deployment_id,
+        )
+        for d in recent(app_name, limit)
+    ]

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import secrets as pysecrets
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlmodel import col, select
 
 from rxpanel import db
-from rxpanel.models import Release, utcnow
+from rxpanel.models import App, Release, utcnow
 from rxpanel.retention import KEPT, choose_removals, usable  # noqa: F401 - re-exported
-from rxpanel.services import NotFound
+from rxpanel.services import Conflict, Invalid, NotFound
 
 
 def new_id() -> str:
@@ -75,3 +77,74 @@ def previous_good(app_id: int, current_id: str | None) -> Release | None:
             col(Release.removed_at).is_(None),
         )
         return s.exec(q.order_by(col(Release.live_at).desc(), col(Release.id).desc())).first()
+
+
+def rollback_choice(
+    app_name: str, current_id: str | None, wanted: Release | None, previous: Release | None
+) -> Release:
+    """The release a rollback brings back: `wanted` if given, else the previous good
+    one. Pure: the rules, from rows already read; raises when it could not succeed."""
+    if not current_id:
+        raise Conflict(f"{app_name} has never been deployed: nothing to roll back to")
+    if wanted is None:
+        if previous is None:
+            raise Conflict("there is no previous good release to roll back to")
+        return previous
+    if wanted.id == current_id:
+        raise Conflict(f"release {wanted.id} is already live")
+    if wanted.removed_at is not None:
+        raise Conflict(f"release {wanted.id} was removed from the server by retention")
+    if wanted.status != "good":
+        raise Invalid(
+            f"release {wanted.id} is {wanted.status}: only a kept good release can come back"
+        )
+    return wanted
+
+
+def rollback_target(app: App, release_id: str | None = None) -> Release:
+    """Read what rollback_choice needs and decide (NotFound for an unknown release)."""
+    wanted = get(release_id, app.id) if release_id else None
+    previous = None if wanted else previous_good(app.id, app.current_release_id)
+    return rollback_choice(app.name, app.current_release_id, wanted, previous)
+
+
+@dataclass(frozen=True)
+class Record:
+    """A release as the dashboard, the CLI and the API show it."""
+
+    id: str
+    status: str
+    commit: str
+    created: datetime
+    live_at: datetime | None
+    reason: str | None
+    current: bool
+    can_rollback: bool  # rollback_choice would take it
+    on_server: bool  # not removed by retention
+
+
+def records(app: App, with_removed: bool = False) -> list[Record]:
+    """Newest first; releases retention removed only `with_removed`."""
+    out = []
+    for rel in for_app(app.id):
+        if rel.removed_at is not None and not with_removed:
+            continue
+        try:
+            rollback_choice(app.name, app.current_release_id, rel, None)
+            eligible = True
+        except (Conflict, Invalid):
+            eligible = False
+        out.append(
+            Record(
+                rel.id,
+                rel.status,
+                rel.commit,
+                rel.created_at,
+                rel.live_at,
+                rel.reason,
+                rel.id == app.current_release_id,
+                eligible,
+                rel.removed_at is None,
+            )
+        )
+    return out

@@ -8,24 +8,34 @@ from pathlib import Path
 from sqlmodel import select
 
 from rxpanel import db, secrets, validate
-from rxpanel.deploy.commands.base import Host
 from rxpanel.models import Server
 from rxpanel.services import Conflict, NotFound, ServiceError, placements
+
+# A server's paths and tools, the Debian/Ubuntu defaults: the Server model's own
+FIELDS = (
+    "user",
+    "sudo",
+    "deploy_root",
+    "nginx_conf_dir",
+    "nginx_cmd",
+    "supervisor_conf_dir",
+    "supervisorctl_cmd",
+)
+DEFAULTS = {name: Server.model_fields[name].default for name in ("port", *FIELDS)}
 
 
 @dataclass
 class ServerInput:
     name: str
     host: str
-    port: int | str = 22
-    # the Debian/Ubuntu defaults, as the deploy engine knows them
-    user: str = Host.user
-    sudo: bool = Host.sudo
-    deploy_root: str = Host.deploy_root
-    nginx_conf_dir: str = Host.nginx_conf_dir
-    nginx_cmd: str = Host.nginx_cmd
-    supervisor_conf_dir: str = Host.supervisor_conf_dir
-    supervisorctl_cmd: str = Host.supervisorctl_cmd
+    port: int | str = DEFAULTS["port"]
+    user: str = DEFAULTS["user"]
+    sudo: bool = DEFAULTS["sudo"]
+    deploy_root: str = DEFAULTS["deploy_root"]
+    nginx_conf_dir: str = DEFAULTS["nginx_conf_dir"]
+    nginx_cmd: str = DEFAULTS["nginx_cmd"]
+    supervisor_conf_dir: str = DEFAULTS["supervisor_conf_dir"]
+    supervisorctl_cmd: str = DEFAULTS["supervisorctl_cmd"]
 
     def cleaned(self) -> dict:
         return {
@@ -44,17 +54,22 @@ class ServerInput:
         }
 
 
+def _keys():
+    """Key parsing and fingerprints (paramiko: imported when first needed)."""
+    from rxpanel import sshkeys
+
+    return sshkeys
+
+
 def read_key_file(path: str | Path) -> str:
     """Read and check a private key file; the file is not needed afterwards."""
-    from rxpanel.sshkeys import load_private_key
-
     path = Path(path).expanduser()
     try:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as e:
         raise ServiceError(f"cannot read SSH key {path}: {getattr(e, 'strerror', e)}") from None
     try:
-        load_private_key(text)
+        _keys().load_private_key(text)
     except ValueError as e:
         raise ServiceError(f"{path}: {e}") from None
     return text
@@ -146,8 +161,6 @@ def forget_host_key(name: str) -> None:
 
 def public(server: Server) -> dict:
     """What may be shown: everything but the key."""
-    from rxpanel.sshkeys import fingerprint
-
     return {
         "name": server.name,
         "host": server.host,
@@ -159,5 +172,34 @@ def public(server: Server) -> dict:
         "nginx_cmd": server.nginx_cmd,
         "supervisor_conf_dir": server.supervisor_conf_dir,
         "supervisorctl_cmd": server.supervisorctl_cmd,
-        "host_key": fingerprint(server.host_key) if server.host_key else None,
+        "host_key": _keys().fingerprint(server.host_key) if server.host_key else None,
     }
+
+
+def check_key(text: str) -> None:
+    """Raise ValueError unless `text` is a private key we can use."""
+    _keys().load_private_key(text)
+
+
+@dataclass(frozen=True)
+class Record:
+    """A server as the list shows it: never the key; the host key as a fingerprint."""
+
+    name: str
+    host: str
+    port: int
+    user: str
+    sudo: bool
+    deploy_root: str
+    nginx_conf_dir: str
+    nginx_cmd: str
+    supervisor_conf_dir: str
+    supervisorctl_cmd: str
+    host_key: str | None
+    apps: int  # apps deploying to it, as primary or further server
+
+
+def records() -> list[Record]:
+    with db.session() as s:
+        used = placements.app_counts(s)  # a fleet app counts on each of its servers
+    return [Record(**public(server), apps=used.get(server.id, 0)) for server in list_all()]

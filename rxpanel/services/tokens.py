@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets as pysecrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlmodel import col, select
 
 from rxpanel import db, validate
 from rxpanel.models import ROLES, ApiToken, User, utcnow
-from rxpanel.services import NotFound, ServiceError
+from rxpanel.services import NotFound, ServiceError, users
 
 SCOPES = {"read": "viewer", "deploy": "deployer", "admin": "admin"}
 PREFIX = "rxp_"
@@ -86,3 +87,48 @@ def revoke(token_id: int, by: User) -> ApiToken:
             token.revoked_at = utcnow()
             s.add(token)
         return token
+
+
+@dataclass(frozen=True)
+class Record:
+    """An API token: its prefix, never the token or its hash."""
+
+    id: int
+    owner: str
+    name: str
+    prefix: str
+    scope: str
+    created: datetime
+    expires: datetime | None
+    last_used: datetime | None
+    revoked: datetime | None
+    state: str  # active | expired | revoked
+
+
+def records(user_id: int | None = None) -> list[Record]:
+    """A user's tokens (everyone's for None), newest first."""
+    names = {u.id: u.username for u in users.list_all()}
+    now = utcnow()
+    out = []
+    for t in for_user(user_id):
+        if t.revoked_at:
+            state = "revoked"
+        elif t.expires_at and t.expires_at <= now:
+            state = "expired"
+        else:
+            state = "active"
+        out.append(
+            Record(
+                t.id,
+                names.get(t.user_id, "?"),
+                t.name,
+                t.prefix,
+                t.scope,
+                t.created_at,
+                t.expires_at,
+                t.last_used_at,
+                t.revoked_at,
+                state,
+            )
+        )
+    return out

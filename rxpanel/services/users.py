@@ -6,7 +6,8 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets as pysecrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -254,3 +255,22 @@ def _store(user_id: int, **changes) -> User:
             setattr(user, key, value)
         s.add(user)
     return user
+
+
+@dataclass(frozen=True)
+class Record:
+    """A user as the team page shows them: never a password hash."""
+
+    id: int
+    name: str
+    role: str
+    disabled: bool
+    created: datetime
+    last_login: datetime | None
+
+
+def records() -> list[Record]:
+    return [
+        Record(u.id, u.username, u.role, u.disabled, u.created_at, u.last_login_at)
+        for u in list_all()
+    ]

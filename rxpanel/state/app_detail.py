@@ -8,16 +8,25 @@ import asyncio
 
 import reflex as rx
 
-from rxpanel import routes, validate
+from rxpanel import actions, present, routes, validate
 from rxpanel.models import DEPLOY_STATES_FINAL
-from rxpanel.services import NotFound, apps, deployments, views
-from rxpanel.state.auth import AuthState, authorized, current_user, record
-from rxpanel.state.live import still_watching
+from rxpanel.services import (
+    NotFound,
+    ServiceError,
+    app_records,
+    apps,
+    deployments,
+    health,
+    hooks,
+    releases,
+)
+from rxpanel.state.auth import AuthState, authorized, current_actor, record
+from rxpanel.state.live import LiveState
 
-REFRESH_SECONDS = 0.5
+HEALTH_EVERY = 10  # watch ticks: every 5 s is plenty for the health panel
 
 
-class AppDetailState(AuthState):
+class AppDetailState(LiveState, AuthState):
     app: dict[str, str] = {}
     history: list[dict[str, str]] = []
     releases: list[dict[str, str]] = []
@@ -34,39 +43,57 @@ class AppDetailState(AuthState):
     _name: str = ""
     _follow_id: int = 0
     _last_line: int = 0
-    _watching: bool = False
     _ticks: int = 0
 
-    def _refresh_health(self) -> None:
-        self.health = views.health_summary(self._name)
-        self.latency = views.latency_points(self._name)
-        self.incidents = views.incident_rows(self._name)
-        self.deliveries = views.delivery_rows(self._name)
+    def _route(self) -> str:
+        return routes.APP
 
-    def _refresh(self) -> str | None:
+    def _interval(self) -> float:
+        return 0.5
+
+    def _refresh(self):
+        """The watch loop's tick: the page, the health panel now and then, and a
+        toast when the followed deployment just ended."""
+        toast = self._toast(self._reload())
+        self._ticks += 1
+        if self._ticks % HEALTH_EVERY == 0 and not self.missing:
+            self._refresh_health()
+        return toast
+
+    def _refresh_health(self) -> None:
+        app = apps.get(self._name)
+        self.health = present.health_summary(health.summary(app))
+        self.latency = health.latency_series(app.id)
+        self.incidents = [present.incident_row(i) for i in health.incident_records(app.id)]
+        self.deliveries = [present.delivery_row(d) for d in hooks.deliveries(self._name, 20)]
+
+    def _reload(self) -> str | None:
         """Reload everything; returns the outcome when the followed deployment just ended."""
         try:
-            self.app = views.app_detail(self._name)
+            self.app = present.app_detail(app_records.detail(self._name))
+            app = apps.get(self._name)
         except NotFound as e:
             self.missing, self.app = str(e), {}
             return None
         self.missing = ""
-        self.history = views.deployment_rows(self._name)
-        self.releases = views.release_rows(self._name)
-        active = [d for d in self.history if d["status"] in ("running", "queued")]
-        newest = int((active[-1] if active else self.history[0])["id"]) if self.history else 0
+        history = deployments.history(app)
+        self.history = [present.deployment_row(d) for d in history]
+        self.releases = [present.release_row(r) for r in releases.records(app)]
+        active = [d for d in history if d.status in ("running", "queued")]
+        newest = (active[-1] if active else history[0]).id if history else 0
         before = self.follow.get("status", "")
         if newest != self._follow_id:
             self._follow_id, self._last_line, self.lines, before = newest, 0, [], ""
         if not newest:
             self.follow, self.steps = {}, []
             return None
-        self.follow = views.deployment_detail(newest)
-        self.steps = views.step_rows(newest)
-        fresh = views.log_rows(newest, self._last_line)
+        self.follow = present.deployment_detail(deployments.detail(newest))
+        self.steps = [present.step_row(s) for s in deployments.steps(newest)]
+        fresh = deployments.logs_after(newest, self._last_line, deployments.LOG_LIMIT)
         if fresh:
-            self._last_line = int(fresh[-1]["id"])
-            self.lines = (self.lines + fresh)[-views.LOG_LIMIT :]
+            self._last_line = fresh[-1].id
+            lines = self.lines + [present.log_row(r) for r in fresh]
+            self.lines = lines[-deployments.LOG_LIMIT :]
         now = self.follow["status"]
         if before and before not in DEPLOY_STATES_FINAL and now in DEPLOY_STATES_FINAL:
             return now
@@ -85,46 +112,21 @@ class AppDetailState(AuthState):
     def load(self):
         self._name = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
         self.follow, self.lines, self._follow_id, self.confirm_release = {}, [], 0, ""
-        self._refresh()
+        self._reload()
         if not self.missing:
             self._refresh_health()
-        if not self._watching:
-            self._watching = True
-            return AppDetailState.watch
-
-    @rx.event(background=True)
-    @authorized("viewer")
-    async def watch(self):
-        try:
-            while True:
-                await asyncio.sleep(REFRESH_SECONDS)
-                async with self:
-                    if not still_watching(self, routes.APP):
-                        return
-                    toast = self._toast(self._refresh())
-                    self._ticks += 1
-                    if self._ticks % 10 == 0 and not self.missing:  # every 5 s is plenty
-                        self._refresh_health()
-                if toast is not None:
-                    yield toast
-        finally:
-            async with self:
-                self._watching = False
+        return self._start_watching()
 
     @rx.event
     @authorized("deployer")
     def deploy(self, form: dict):
-        ref = (form.get("ref") or "").strip()
+        ref = (form.get("ref") or "").strip() or None
         try:
-            ref = validate.git_ref(ref, "ref") if ref else None
-            app = apps.get(self._name)
-        except (validate.ValidationError, NotFound) as e:
+            asked = actions.request_deploy(self._name, current_actor(), ref)
+        except ServiceError as e:
             return rx.toast.error(str(e))
-        dep = deployments.trigger(
-            app.id, kind="deploy", ref=ref, trigger="ui", by=current_user().username
-        )
-        record("deploy", f"app:{app.name}", detail=f"deployment #{dep.id} ({ref or app.branch})")
-        self._refresh()
+        self._reload()
+        dep, app = asked.deployment, asked.app
         return rx.toast.info(f"Deployment #{dep.id} queued ({ref or app.branch}).")
 
     @rx.event
@@ -141,16 +143,14 @@ class AppDetailState(AuthState):
     @authorized("deployer")
     def rollback(self):
         release_id, self.confirm_release = self.confirm_release, ""
-        try:
-            app = apps.get(self._name)
-            validate.release_id(release_id)
-        except (validate.ValidationError, NotFound) as e:
+        try:  # an empty id is refused, not taken as "the previous good one"
+            asked = actions.request_rollback(
+                self._name, current_actor(), validate.release_id(release_id)
+            )
+        except ServiceError as e:
             return rx.toast.error(str(e))
-        dep = deployments.trigger(
-            app.id, kind="rollback", ref=release_id, trigger="ui", by=current_user().username
-        )
-        record("rollback", f"app:{app.name}", detail=f"deployment #{dep.id} to {release_id}")
-        self._refresh()
+        self._reload()
+        dep = asked.deployment
         return rx.toast.info(f"Rollback to {release_id} queued (deployment #{dep.id}).")
 
     @rx.event(background=True)
@@ -171,6 +171,6 @@ class AppDetailState(AuthState):
         finally:
             async with self:
                 self.checking = False
-                self._refresh()
+                self._reload()
                 self._refresh_health()
         yield rx.toast.info(f"{name}: {self.health.get('last_result', '')}")

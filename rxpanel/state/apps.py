@@ -8,8 +8,8 @@ import dataclasses
 
 import reflex as rx
 
-from rxpanel import routes
-from rxpanel.services import ServiceError, apps, servers, views
+from rxpanel import present, routes
+from rxpanel.services import ServiceError, app_records, apps, servers
 from rxpanel.services.apps import SETTINGS
 from rxpanel.state.auth import AuthState, authorized, record
 from rxpanel.validate import ValidationError
@@ -39,7 +39,7 @@ class AppsState(AuthState):
     @rx.event
     @authorized("viewer")
     def load(self):
-        self.rows = views.app_rows()
+        self.rows = [present.app_row(r) for r in app_records.rows()]
         self.server_names = [s.name for s in servers.list_all()]
 
     @rx.event
@@ -56,7 +56,8 @@ class AppsState(AuthState):
     @authorized("deployer")
     def open_edit(self, name: str):
         self.server_names = [s.name for s in servers.list_all()]
-        self.form, self.env_keys = views.app_form(name)
+        data, self.env_keys = app_records.settings(name)
+        self.form = present.form(data)
         self.editing, self.removed_keys, self.new_env_rows = name, [], []
         self.form_error, self.dialog_open = "", True
 
@@ -102,7 +103,7 @@ class AppsState(AuthState):
             self.form_error = str(e)
             return
         self.dialog_open, self.form_error = False, ""
-        self.rows = views.app_rows()
+        self.rows = [present.app_row(r) for r in app_records.rows()]
         record(
             "app.update" if self.editing else "app.add",
             f"app:{data.name}",

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from rxpanel.services import views
+from rxpanel import present
+from rxpanel.services import audit
 from rxpanel.state.auth import AuthState, authorized
 
 PAGE = 100
@@ -27,13 +28,14 @@ class AuditState(AuthState):
     form_key: int = 0  # changed to give the filter form a fresh start
 
     def _query(self) -> None:
-        self.rows = views.audit_rows(
+        found = audit.records(
             actor=self.actor,
             action=self.action,
             target=self.target,
             outcome=self.outcome,
             limit=self.limit,
         )
+        self.rows = [present.audit_row(e) for e in found]
         self.more = len(self.rows) >= self.limit
 
     @rx.event

@@ -13,8 +13,10 @@ import inspect
 
 import reflex as rx
 
+from rxpanel import actions
+from rxpanel.actions import Actor
 from rxpanel.models import ROLES, User
-from rxpanel.services import ServiceError, audit, users
+from rxpanel.services import ServiceError, users
 from rxpanel.validate import ValidationError
 
 _current: contextvars.ContextVar[User | None] = contextvars.ContextVar("rxpanel_user", default=None)
@@ -30,16 +32,15 @@ def current_user() -> User:
     return user
 
 
+def current_actor() -> Actor:
+    """The current user as the use cases and the audit log know them."""
+    user = current_user()
+    return Actor.user(user.username, user.role, _address.get())
+
+
 def record(action: str, target: str = "", outcome: str = "ok", detail: str = "") -> None:
     """Put what the current user just did in the audit log."""
-    audit.record(
-        current_user().username,
-        action,
-        target,
-        address=_address.get(),
-        outcome=outcome,
-        detail=detail,
-    )
+    actions.record(current_actor(), action, target, outcome=outcome, detail=detail)
 
 
 def authorized(role: str = "viewer"):
@@ -56,12 +57,11 @@ def authorized(role: str = "viewer"):
             # a visitor who never logged in already sees the login form: say nothing
             return None, AuthState.session_ended if state.signed_in else rx.noop()
         if ROLES.index(user.role) > ROLES.index(role):
-            audit.record(
-                user.username,
+            actions.record(
+                Actor.user(user.username, user.role, state.router.session.client_ip),
                 action,
                 state.router.url.path,
                 outcome="refused",
-                address=state.router.session.client_ip,
                 detail=f"needs {role}",
             )
             return None, rx.toast.error(
@@ -195,11 +195,10 @@ class AuthState(rx.State):
             self.auth_error = str(e)
             return
         self.needs_setup = False
-        audit.record(
-            user.username,
+        actions.record(
+            Actor.user(user.username, user.role, self.router.session.client_ip),
             "setup",
             f"user:{user.username}",
-            address=self.router.session.client_ip,
             detail="the first admin",
         )
         return self._signed_in_as(user)
@@ -217,11 +216,10 @@ class AuthState(rx.State):
     def logout(self):
         if self.session_token:
             if (user := users.user_for_token(self.session_token)) is not None:
-                audit.record(
-                    user.username,
+                actions.record(
+                    Actor.user(user.username, user.role, self.router.session.client_ip),
                     "logout",
                     f"user:{user.username}",
-                    address=self.router.session.client_ip,
                 )
             users.end_session(self.session_token)
         self.session_token = ""

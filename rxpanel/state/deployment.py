@@ -2,38 +2,44 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import reflex as rx
 
-from rxpanel import routes
+from rxpanel import present, routes
 from rxpanel.models import DEPLOY_STATES_FINAL
-from rxpanel.services import NotFound, views
+from rxpanel.services import NotFound, deployments
 from rxpanel.state.auth import AuthState, authorized
-from rxpanel.state.live import still_watching
+from rxpanel.state.live import LiveState
 
 
-class DeploymentState(AuthState):
+class DeploymentState(LiveState, AuthState):
     dep: dict[str, str] = {}
     steps: list[dict[str, str]] = []
     lines: list[dict[str, str]] = []
     missing: str = ""
     _id: int = 0
     _last_line: int = 0
-    _watching: bool = False
+
+    def _route(self) -> str:
+        return routes.DEPLOYMENT
+
+    def _interval(self) -> float:
+        return 0.5
+
+    def _finished(self) -> bool:
+        return not self.dep or self.dep["status"] in DEPLOY_STATES_FINAL
 
     def _refresh(self) -> None:
         try:
-            self.dep = views.deployment_detail(self._id)
+            self.dep = present.deployment_detail(deployments.detail(self._id))
         except NotFound as e:
             self.missing, self.dep = str(e), {}
             return
         self.missing = ""
-        self.steps = views.step_rows(self._id)
-        fresh = views.log_rows(self._id, self._last_line, limit=100_000)
+        self.steps = [present.step_row(s) for s in deployments.steps(self._id)]
+        fresh = deployments.logs_after(self._id, self._last_line, limit=100_000)
         if fresh:
-            self._last_line = int(fresh[-1]["id"])
-            self.lines = self.lines + fresh
+            self._last_line = fresh[-1].id
+            self.lines = self.lines + [present.log_row(r) for r in fresh]
 
     @rx.event
     @authorized("viewer")
@@ -42,22 +48,5 @@ class DeploymentState(AuthState):
         self._id = int(raw) if str(raw).isdigit() else 0
         self.lines, self._last_line = [], 0
         self._refresh()
-        if self.dep and self.dep["status"] not in DEPLOY_STATES_FINAL and not self._watching:
-            self._watching = True
-            return DeploymentState.watch
-
-    @rx.event(background=True)
-    @authorized("viewer")
-    async def watch(self):
-        try:
-            while True:
-                await asyncio.sleep(0.5)
-                async with self:
-                    if not still_watching(self, routes.DEPLOYMENT):
-                        return
-                    self._refresh()
-                    if not self.dep or self.dep["status"] in DEPLOY_STATES_FINAL:
-                        return
-        finally:
-            async with self:
-                self._watching = False
+        if not self._finished():
+            return self._start_watching()

@@ -9,24 +9,22 @@ import asyncio
 
 import reflex as rx
 
-from rxpanel.services import ServiceError, servers, views
-from rxpanel.sshkeys import load_private_key
-from rxpanel.state.auth import AuthState, authorized, record
+from rxpanel import actions, present
+from rxpanel.services import ServiceError, servers
+from rxpanel.state.auth import AuthState, authorized, current_actor, record
 from rxpanel.validate import ValidationError
-from rxpanel.worker.hosts import check_server
 
+# the add form starts from the stored defaults (the Server model's)
 DEFAULTS = {
     "name": "",
     "host": "",
-    "port": "22",
-    "user": "root",
-    "sudo": "",
-    "deploy_root": "/srv/rxpanel",
-    "nginx_conf_dir": "/etc/nginx/conf.d",
-    "nginx_cmd": "nginx",
-    "supervisor_conf_dir": "/etc/supervisor/conf.d",
-    "supervisorctl_cmd": "supervisorctl",
+    **{k: str(v) for k, v in servers.DEFAULTS.items() if k != "sudo"},
+    "sudo": "on" if servers.DEFAULTS["sudo"] else "",
 }
+
+
+def _rows() -> list[dict[str, str]]:
+    return [present.server_row(s) for s in servers.records()]
 
 
 class ServersState(AuthState):
@@ -42,7 +40,7 @@ class ServersState(AuthState):
     @rx.event
     @authorized("viewer")
     def load(self):
-        self.rows = views.server_rows()
+        self.rows = _rows()
 
     @rx.event
     @authorized("admin")
@@ -52,7 +50,11 @@ class ServersState(AuthState):
     @rx.event
     @authorized("admin")
     def open_edit(self, name: str):
-        self.editing, self.form, self.form_error = name, views.server_form(name), ""
+        self.editing, self.form, self.form_error = (
+            name,
+            present.server_form(servers.public(servers.get(name))),
+            "",
+        )
         self.dialog_open = True
 
     @rx.event
@@ -88,7 +90,7 @@ class ServersState(AuthState):
             self.form_error = str(e)
             return
         self.dialog_open, self.form_error = False, ""
-        self.rows = views.server_rows()
+        self.rows = _rows()
         verb = "saved" if self.editing else "added"
         record(
             "server.update" if self.editing else "server.add",
@@ -104,7 +106,7 @@ class ServersState(AuthState):
             servers.delete(name)
         except ServiceError as e:
             return rx.toast.error(str(e))
-        self.rows = views.server_rows()
+        self.rows = _rows()
         record("server.delete", f"server:{name}")
         return rx.toast.success(f"Server {name} deleted.")
 
@@ -117,9 +119,8 @@ class ServersState(AuthState):
                 return
             self.checking, self.checked_server, self.check_items = name, name, []
         failed = 0
-        record("server.check", f"server:{name}")
         try:
-            items = check_server(servers.get(name))
+            items = actions.check_server(name, current_actor())
             while (item := await asyncio.to_thread(next, items, None)) is not None:
                 failed += not item.ok
                 async with self:
@@ -132,7 +133,7 @@ class ServersState(AuthState):
                 self.check_items.append({"label": "server", "ok": "", "detail": str(e)})
         async with self:
             self.checking = ""
-            self.rows = views.server_rows()
+            self.rows = _rows()
         if failed:
             yield rx.toast.error(f"{name}: {failed} check(s) failed.")
         else:
@@ -144,7 +145,7 @@ def _key_from(form: dict) -> str | None:
     text = (form.get("key_text") or "").strip()
     if text:
         try:
-            load_private_key(text + "\n")
+            servers.check_key(text + "\n")
         except ValueError as e:
             raise ValidationError(f"SSH key: {e}") from None
         return text + "\n"

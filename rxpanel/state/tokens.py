@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import reflex as rx
 
+from rxpanel import present
 from rxpanel.models import ROLES
-from rxpanel.services import NotFound, ServiceError, tokens, views
+from rxpanel.services import NotFound, ServiceError, tokens
 from rxpanel.state.auth import AuthState, authorized, current_user, public, record
 from rxpanel.validate import ValidationError, positive
 
@@ -30,7 +31,8 @@ class TokensState(AuthState):
 
     def _reload(self) -> None:
         user = current_user()
-        self.rows = views.token_rows(None if user.role == "admin" else user.id)
+        found = tokens.records(None if user.role == "admin" else user.id)
+        self.rows = [present.token_row(t) for t in found]
         self.scopes = allowed_scopes(user.role)
 
     @rx.event

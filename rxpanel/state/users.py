@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from rxpanel.services import ServiceError, users, views
+from rxpanel import present
+from rxpanel.services import ServiceError, users
 from rxpanel.state.auth import AuthState, authorized, public, record
 from rxpanel.validate import ValidationError
 
@@ -21,7 +22,7 @@ class UsersState(AuthState):
     reset_error: str = ""
 
     def _reload(self) -> None:
-        self.rows = views.user_rows()
+        self.rows = [present.user_row(u) for u in users.records()]
 
     @rx.event
     @authorized("admin")

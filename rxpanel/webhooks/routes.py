@@ -7,6 +7,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from rxpanel import actions
 from rxpanel.bodies import read_limited
 from rxpanel.services import hooks
 
@@ -17,7 +18,9 @@ async def receive(request: Request) -> JSONResponse:
     if body is None:
         return JSONResponse({"status": "rejected", "error": "body too large"}, status_code=413)
     address = request.client.host if request.client else ""
-    answer = await run_in_threadpool(hooks.receive, name, dict(request.headers), body, address)
+    answer = await run_in_threadpool(
+        actions.receive_push, name, dict(request.headers), body, address
+    )
     return JSONResponse(answer.body, status_code=answer.status)
 
 

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from rxpanel import db
+from rxpanel import db, present
 from rxpanel.models import AppServer
-from rxpanel.services import Conflict, NotFound, apps, overview, releases, servers, views
+from rxpanel.services import Conflict, NotFound, app_records, apps, overview, releases, servers
 
 
 @pytest.fixture
@@ -135,8 +135,10 @@ def test_a_fleet_app_shows_on_each_of_its_servers(fleet):
     rows = {r["name"]: r for r in overview.rows()}
     assert rows["shop"]["server"] == "web1, web2"
     assert rows["solo"]["server"] == "web1"
-    counts = {r["name"]: r["apps"] for r in views.server_rows()}
-    assert counts == {"web1": "2", "web2": "1", "web3": "0"}
+    counts = {r.name: r.apps for r in servers.records()}
+    assert counts == {"web1": 2, "web2": 1, "web3": 0}
+    listed = {r["name"]: r["server"] for r in map(present.app_row, app_records.rows())}
+    assert listed == {"shop": "web1, web2", "solo": "web1"}
     public = apps.public(apps.get("shop"))
     assert (public["server"], public["servers"]) == ("web1", ["web1", "web2"])
     assert (public["port_blue"], public["port_green"]) == (8102, 8103)

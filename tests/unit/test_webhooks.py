@@ -10,6 +10,7 @@ import threading
 
 import pytest
 
+from rxpanel import actions
 from rxpanel.services import apps, deployments, hooks, servers
 from rxpanel.webhooks.providers import Rejected, identify, parse, verify
 
@@ -124,7 +125,7 @@ def app(home, tmp_path):
 def deliver(provider="github", body=None, delivery="d-1", secret=None, **kw):
     body = push_body() if body is None else body
     h = headers_for(provider, body, delivery=delivery, secret=secret or hooks.secret("demo"), **kw)
-    return hooks.receive("demo", h, body, "127.0.0.1")
+    return actions.receive_push("demo", h, body, "127.0.0.1")
 
 
 def queued(app_id: int) -> list:
@@ -150,7 +151,7 @@ def test_bad_signature_is_401_and_queues_nothing(app, provider):
 
 
 def test_missing_signature_is_401(app):
-    answer = hooks.receive("demo", {"Content-Type": "application/json"}, push_body())
+    answer = actions.receive_push("demo", {"Content-Type": "application/json"}, push_body())
     assert answer.status == 401 and queued(app.id) == []
 
 
@@ -193,7 +194,7 @@ def test_oversized_and_malformed_bodies(app):
 
 
 def test_unknown_app_is_404(app):
-    assert hooks.receive("nope", {}, b"{}").status == 404
+    assert actions.receive_push("nope", {}, b"{}").status == 404
 
 
 def test_a_burst_leaves_one_queued_at_the_newest_commit(app):
