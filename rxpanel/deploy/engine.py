@@ -22,7 +22,12 @@ __all__ = ["DEPLOY", "ROLLBACK", "Cancelled", "DeployFailed", "execute"]
 
 
 def _new(run: Run) -> bool:
+    """A new release is built and uploaded (no kept release of this build is reused)."""
     return source.building_new(run)
+
+
+def _unfinished(run: Run) -> bool:
+    return run.unfinished
 
 
 LOCK = Step("lock", lock.take, undo=lock.undo, always=lock.release)
@@ -39,7 +44,7 @@ DEPLOY = Recipe(
         Step("migrate", upload.migrate, when=_new, undo=upload.unfinished_is_bad),
         Step("start", source.reason_first(gate.start)),
         Step("health gate", source.reason_first(gate.gate)),
-        Step("upload frontend", upload.upload_frontend, when=lambda r: r.unfinished),
+        Step("upload frontend", upload.upload_frontend, when=_unfinished),
         Step("switch", switch.switch),
         Step("finish", finish.finish),
     ),
