@@ -18,6 +18,7 @@ from rxpanel.cli.common import (
     table,
 )
 from rxpanel.services.servers import DEFAULTS
+from rxpanel.services.servers import FIELDS as SERVER_FIELDS
 
 
 def add(a) -> int:
@@ -45,17 +46,7 @@ def add(a) -> int:
     return 0
 
 
-FIELDS = (
-    "host",
-    "port",
-    "user",
-    "sudo",
-    "deploy_root",
-    "nginx_conf_dir",
-    "nginx_cmd",
-    "supervisor_conf_dir",
-    "supervisorctl_cmd",
-)
+FIELDS = ("host", "port", *SERVER_FIELDS)
 
 
 def update(a) -> int:

@@ -12,15 +12,7 @@ from rxpanel.services import apps, deployments, releases, servers
 
 
 def host_of(server: Server) -> Host:
-    return Host(
-        user=server.user,
-        sudo=server.sudo,
-        deploy_root=server.deploy_root,
-        nginx_conf_dir=server.nginx_conf_dir,
-        nginx_cmd=server.nginx_cmd,
-        supervisor_conf_dir=server.supervisor_conf_dir,
-        supervisorctl_cmd=server.supervisorctl_cmd,
-    )
+    return Host(**{name: getattr(server, name) for name in servers.FIELDS})
 
 
 def layout_of(app: App, server: Server) -> AppLayout:
