@@ -31,6 +31,7 @@ from rxpanel.services.placements import (  # noqa: F401
 SETTINGS = (
     "branch",
     "keep_releases",
+    "shared_paths",
     "health_path",
     "health_timeout",
     "standby_minutes",
@@ -51,6 +52,7 @@ class AppInput:
     branch: str = "main"
     env: dict[str, str] = field(default_factory=dict)
     keep_releases: int | str = 5
+    shared_paths: str = ""
     health_path: str = "/ping"
     health_timeout: int | str = 60
     standby_minutes: float | str = 15
@@ -67,6 +69,7 @@ class AppInput:
             "branch": validate.git_ref(self.branch, "branch"),
             "url": validate.public_url(self.url),
             "keep_releases": validate.positive(self.keep_releases, "releases to keep", 1, 100),
+            "shared_paths": validate.shared_paths(self.shared_paths),
             "health_path": validate.health_path(self.health_path),
             "health_timeout": validate.positive(self.health_timeout, "health timeout", 1, 3600),
             "standby_minutes": validate.number(self.standby_minutes, "standby minutes", 0, 1440),
@@ -304,6 +307,7 @@ def public(app: App) -> dict:
         "url": app.url,
         "env_keys": sorted(env_of(app)),
         "keep_releases": app.keep_releases,
+        "shared_paths": app.shared_paths,
         "health_path": app.health_path,
         "health_timeout": app.health_timeout,
         "standby_minutes": app.standby_minutes,

@@ -17,6 +17,7 @@ from rxpanel.deploy.journal import DeployFailed
 from rxpanel.deploy.plan import ReleaseInfo
 from rxpanel.deploy.recipe import Run
 from rxpanel.deploy.remote import RemoteError
+from rxpanel.deploy.steps.shared import env_defaults, paths_of
 from rxpanel.deploy.templates.release import (
     render_env_file,
     render_release_json,
@@ -69,6 +70,7 @@ def upload_backend(run: Run) -> None:
         requirements=source.req_hash,
         url=app.url,
         deployment=run.plan.deployment_id,
+        shared=list(paths_of(run)),
     )
 
     def send(t: Target) -> None:
@@ -77,7 +79,7 @@ def upload_backend(run: Run) -> None:
         with run.log.step(f"upload backend{t.suffix}"):
             send_zip(run, t, backend_zip, lambda z: release.unpack_backend(t.layout, rel.id, z))
             files = [
-                (render_env_file(env, app.url), f"{rel_dir}/env", 0o600),
+                (render_env_file(env, app.url, env_defaults(t)), f"{rel_dir}/env", 0o600),
                 (
                     render_run_script(
                         app=app.name,
