@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from rxpanel import validate
-from rxpanel.deploy.commands import shared
+from rxpanel.deploy.commands import shared, venv
+from rxpanel.deploy.templates.release import render_env_file
 
-from ._support import APP, RID, RID2, SHELLS, assert_syntax, syntax_cases
+from ._support import APP, HASH, RID, RID2, SHELLS, assert_syntax, syntax_cases, write_script
 
 REL = f"/srv/rxpanel/demo/releases/{RID}/backend"
 SH = "/srv/rxpanel/demo/shared"
@@ -140,3 +141,32 @@ def test_the_first_deploy_seeds_and_the_next_keeps_the_data(world):
     world.run(f"rm -rf '{world.app.release(RID)}'")  # retention removes v1
     assert (shared_dir / "reflex.db").read_text() == "3 rows"
     assert (v2 / "uploaded_files/photo.jpg").read_text() == "jpg"
+
+
+def test_migrations_run_against_the_linked_database(world):
+    """`reflex db migrate` runs in the release's backend dir: after the link step,
+    what it writes to the relative reflex.db lands in shared/."""
+    back = deploy(world, RID, {"alembic/env.py": ""}, ["reflex.db", "uploaded_files/"])
+    env = render_env_file(
+        {}, "http://x", {"REFLEX_UPLOADED_FILES_DIR": shared.uploads_dir(world.app)}
+    )
+    (back.parent / "env").write_text(env)
+    reflex = Path(world.app.venv(HASH), "bin", "reflex")
+    reflex.parent.mkdir(parents=True)
+    write_script(
+        reflex,
+        "#!/bin/sh\necho migrated >> reflex.db\nprintf '%s\\n' \"$REFLEX_UPLOADED_FILES_DIR\"\n",
+    )
+    result = world.run(venv.migrate(world.app, RID, HASH))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"{world.app.shared}/uploaded_files\n"
+    assert Path(world.app.shared, "reflex.db").read_text() == "migrated\n"
+
+
+def test_the_app_env_may_name_its_own_upload_dir():
+    text = render_env_file(
+        {"REFLEX_UPLOADED_FILES_DIR": "/data/up"},
+        "http://x",
+        {"REFLEX_UPLOADED_FILES_DIR": "/srv/rxpanel/demo/shared/uploaded_files"},
+    )
+    assert text.splitlines()[0] == "REFLEX_UPLOADED_FILES_DIR=/data/up"

@@ -15,6 +15,7 @@ from rxpanel.deploy.commands import lock
 from rxpanel.deploy.remote import Result
 from rxpanel.models import StandbyStop
 from rxpanel.services import apps, deployments, releases, servers, standbys
+from rxpanel.validate import ValidationError
 from rxpanel.worker import hosts, journal, plans, runs
 from tests.unit.deploy.fakes import COMMIT, FakeBuilder, Fleet
 
@@ -67,6 +68,32 @@ def test_the_plan_carries_what_the_engine_needs(app):
     assert placed.ports["blue"] not in target.spare_ports and target.spare_ports
     assert plan.reusable("no such key") is None
     assert plan.finished(dep.id) is False
+    assert plan.app.shared_paths == ()
+
+
+def test_declared_shared_paths_are_validated_stored_and_planned(app):
+    current = {k: v for k, v in apps.public(app).items() if k in apps.SETTINGS}
+    changed = {**current, "shared_paths": "notes.db, media/  notes.db"}
+    apps.update(
+        "demo",
+        apps.AppInput(
+            name="demo", server="s1", source="/srv/src", url="http://127.0.0.1:9000", **changed
+        ),
+    )
+    assert apps.public(apps.get("demo"))["shared_paths"] == "notes.db media/"
+    deployments.trigger(app.id, trigger="cli", by="me")
+    assert plans.plan_of(deployments.claim(app.id)).app.shared_paths == ("notes.db", "media/")
+    with pytest.raises(ValidationError, match="shared path '../x.db'"):
+        apps.update(
+            "demo",
+            apps.AppInput(
+                name="demo",
+                server="s1",
+                source="/srv/src",
+                url="http://127.0.0.1:9000",
+                **{**changed, "shared_paths": "../x.db"},
+            ),
+        )
 
 
 def test_a_deploy_is_recorded(app, fleet):
