@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from rxpanel.deploy.commands import release
+from rxpanel.deploy.commands import release, shared, snapshot
 from rxpanel.deploy.commands import venv as venv_cmd
 from rxpanel.deploy.fleet import Target
 from rxpanel.deploy.journal import DeployFailed
@@ -101,8 +101,16 @@ def upload_backend(run: Run) -> None:
 
 def migrate(run: Run) -> None:
     primary = run.primary
+    databases = snapshot.databases(shared.split(paths_of(run))[0])
     with run.log.step("migrate"):
         try:
+            if databases:
+                primary.run(
+                    snapshot.before_migrate(primary.layout, run.release.id, databases),
+                    "snapshotting the database",
+                    on_line=run.log.output,
+                    timeout=600,
+                )
             primary.run(
                 venv_cmd.migrate(primary.layout, run.release.id, run.source.req_hash),
                 "reflex db migrate",

@@ -9,7 +9,16 @@ import threading
 import pytest
 
 from rxpanel.deploy import build, engine
-from rxpanel.deploy.commands import Host, composite, lock, nginx, release, shared, supervisor
+from rxpanel.deploy.commands import (
+    Host,
+    composite,
+    lock,
+    nginx,
+    release,
+    shared,
+    snapshot,
+    supervisor,
+)
 from rxpanel.deploy.plan import AppSettings, Plan, ReleaseInfo, TargetPlan
 from rxpanel.deploy.remote import Result
 from rxpanel.deploy.steps import upload
@@ -393,5 +402,12 @@ def test_every_server_links_the_found_and_declared_paths_before_migrating(tmp_pa
     assert trace(fleet, "web1").index("linking shared data") < (
         trace(fleet, "web1").index("reflex db migrate")
     )
+    # the primary, which migrates, keeps a copy of each database first
+    assert fleet.sent("web1", "snapshotting the database") == [
+        snapshot.before_migrate(LAYOUT, NEW, ("reflex.db", "notes.db"))
+    ]
+    labels = trace(fleet, "web1")
+    assert labels.index("snapshotting the database") + 1 == labels.index("reflex db migrate")
+    assert fleet.sent("web2", "snapshotting the database") == []
     text = journal.text()
     assert "[web1] kept in /srv/rxpanel/demo/shared: reflex.db, notes.db, uploaded_files/, media/" in text
