@@ -300,3 +300,15 @@ def shared_paths(value: str | None) -> str:
     """The operator's list (comma or space separated), cleaned, one space between."""
     words = (value or "").replace(",", " ").split()
     return " ".join(dict.fromkeys(shared_path(w) for w in words))
+
+
+SNAPSHOT = re.compile(r"^[0-9]{8}T[0-9]{6}-[a-z0-9]{4,12}-[0-9]{8}T[0-9]{6}Z-[^/]+$")
+
+
+def snapshot_name(value: str) -> str:
+    """A name `rxpanel db snapshots` lists: <release>-<utc>-<file>."""
+    text = (value or "").strip()
+    if not SNAPSHOT.fullmatch(text):
+        raise ValidationError(f"snapshot {_shown(value)} is not a name `db snapshots` lists")
+    shared_path(text.split("-", 3)[3].replace("__", "/"))
+    return text

@@ -53,3 +53,33 @@ def before_migrate(app: AppLayout, release_id: str, files: Iterable[str], keep: 
         f"python3 -c {q(SNAPSHOT)} {q(app.shared)} {q(release_id)} {int(keep)} {dbs}; "
         f"else echo 'no alembic/ in the app: no snapshot'; fi"
     )
+
+
+RESTORE = (
+    "import os, sqlite3, sys\n"
+    "shared, name, path = sys.argv[1:4]\n"
+    "snap, db = os.path.join(shared, '.snapshots', name), os.path.join(shared, path)\n"
+    "if not os.path.isfile(snap):\n"
+    "    sys.exit('no snapshot ' + name + ' on the server')\n"
+    "src, dst = sqlite3.connect(snap), sqlite3.connect(db)\n"
+    "with dst:\n"
+    "    src.backup(dst)\n"
+    "src.close()\n"
+    "dst.close()\n"
+    "print(path + ' restored from .snapshots/' + name)"
+)
+
+
+def list_all(app: AppLayout) -> str:
+    return f"ls -1 {q(app.shared + '/.snapshots')} 2>/dev/null | grep -v '[.]part$' || true"
+
+
+def file_of(name: str) -> str:
+    """The shared path a snapshot name was made of: <release>-<utc>-<file, / as __>."""
+    return name.split("-", 3)[3].replace("__", "/")
+
+
+def restore(app: AppLayout, name: str) -> str:
+    """Copy a snapshot back into its database (sqlite3's backup API: the running
+    release sees the restored data at its next query). `name` is validated."""
+    return f"python3 -c {q(RESTORE)} {q(app.shared)} {q(name)} {q(file_of(name))}"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from rxpanel import validate
 from rxpanel.deploy.commands import q, snapshot
 
 from ._support import APP, RID, SHELLS, assert_syntax, syntax_cases
@@ -78,3 +79,51 @@ def test_no_migrations_no_snapshot(world):
     result = world.run(snapshot.before_migrate(world.app, RID, ["reflex.db"]))
     assert (result.returncode, result.stdout) == (0, "no alembic/ in the app: no snapshot\n")
     assert not (shared / ".snapshots").exists()
+
+
+SNAP = "20261121T180102-ab12cd-20261201T235000Z-data__a b.db"
+
+
+def test_restore_and_list_exact_strings():
+    assert snapshot.list_all(APP) == (
+        "ls -1 /srv/rxpanel/demo/shared/.snapshots 2>/dev/null | grep -v '[.]part$' || true"
+    )
+    assert snapshot.file_of(SNAP) == "data/a b.db"
+    assert snapshot.restore(APP, SNAP) == (
+        f"python3 -c {q(snapshot.RESTORE)} /srv/rxpanel/demo/shared '{SNAP}' 'data/a b.db'"
+    )
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_restore_syntax(shell):
+    assert_syntax(shell, "snapshot.restore", snapshot.restore(APP, SNAP))
+    assert_syntax(shell, "snapshot.list_all", snapshot.list_all(APP))
+
+
+@pytest.mark.parametrize(
+    "bad", ["", "x", f"{SNAP}/../x", "20261121T180102-ab12cd-20261201T235000Z-..__x.db", "a;b"]
+)
+def test_snapshot_names_are_validated(bad):
+    with pytest.raises(validate.ValidationError):
+        validate.snapshot_name(bad)
+
+
+def test_a_snapshot_is_listed_and_restored(world):
+    shared = Path(world.app.shared)
+    shared.mkdir(parents=True)
+    db = shared / "reflex.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("create table t (x)")
+        conn.execute("insert into t values (1)")
+    Path(world.app.release(RID), "backend/alembic").mkdir(parents=True)
+    assert world.run(snapshot.before_migrate(world.app, RID, ["reflex.db"])).returncode == 0
+    with sqlite3.connect(db) as conn:  # a migration that went wrong
+        conn.execute("delete from t")
+    [name] = world.run(snapshot.list_all(world.app)).stdout.split()
+    assert validate.snapshot_name(name) == name
+    result = world.run(snapshot.restore(world.app, name))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"reflex.db restored from .snapshots/{name}\n"
+    assert rows(db) == 1
+    missing = world.run(snapshot.restore(world.app, name.replace("Z-", "Z-x")))
+    assert missing.returncode == 1 and "no snapshot" in missing.stderr

@@ -183,3 +183,24 @@ def test_a_standby_of_a_deleted_app_is_dropped(app, fleet):
     assert hosts.stop_due_standbys() == []
     assert standbys.due() == []
     assert fleet.calls == {}
+
+
+def test_snapshots_are_listed_and_restored_on_the_primary_under_the_lock(app, fleet):
+    from rxpanel.deploy.commands import snapshot
+    from rxpanel.worker import snapshots
+
+    name = "20261121T180102-ab12cd-20261201T235000Z-reflex.db"
+    fleet.answers[("s1", "listing the snapshots")] = Result(0, f"junk\n{name}\n", "")
+    [found] = snapshots.list_snapshots(app)
+    assert (found.release, found.taken, found.file) == (
+        "20261121T180102-ab12cd",
+        "20261201T235000Z",
+        "reflex.db",
+    )
+    fleet.answers[("s1", "restoring")] = Result(0, "reflex.db restored\n", "")
+    assert snapshots.restore(app, name) == "reflex.db restored"
+    layout = plans.layout_of(app, apps.targets(app)[0][0])
+    assert fleet.labels("s1")[-3:] == ["taking the app lock", "restoring", "releasing the lock"]
+    assert fleet.sent("s1", "restoring") == [snapshot.restore(layout, name)]
+    with pytest.raises(ValidationError):
+        snapshots.restore(app, "../../etc/passwd")
