@@ -7,7 +7,7 @@ import os
 
 from rxpanel import validate
 from rxpanel.cli.common import print_json, record, remote, sub, table
-from rxpanel.services.apps import SETTINGS
+from rxpanel.services.apps import CLI_SETTINGS as SETTINGS
 
 
 def add(a) -> int:

@@ -31,7 +31,6 @@ from rxpanel.services.placements import (  # noqa: F401
 SETTINGS = (
     "branch",
     "keep_releases",
-    "shared_paths",
     "health_path",
     "health_timeout",
     "standby_minutes",
@@ -41,6 +40,9 @@ SETTINGS = (
     "auto_rollback",
     "watch_minutes",
 )
+# The CLI's flags: the form's settings and shared_paths, which a form that does not
+# show it must not clear (AppInput.shared_paths None keeps what is stored).
+CLI_SETTINGS = (*SETTINGS, "shared_paths")
 
 
 @dataclass
@@ -52,7 +54,7 @@ class AppInput:
     branch: str = "main"
     env: dict[str, str] = field(default_factory=dict)
     keep_releases: int | str = 5
-    shared_paths: str = ""
+    shared_paths: str | None = None  # None: unchanged (none for a new app)
     health_path: str = "/ping"
     health_timeout: int | str = 60
     standby_minutes: float | str = 15
@@ -63,13 +65,15 @@ class AppInput:
     watch_minutes: float | str = 5
 
     def cleaned(self) -> dict:
-        return {
+        shared = {}
+        if self.shared_paths is not None:
+            shared["shared_paths"] = validate.shared_paths(self.shared_paths)
+        return shared | {
             "name": validate.slug(self.name, "app name"),
             "source": validate.source(self.source),
             "branch": validate.git_ref(self.branch, "branch"),
             "url": validate.public_url(self.url),
             "keep_releases": validate.positive(self.keep_releases, "releases to keep", 1, 100),
-            "shared_paths": validate.shared_paths(self.shared_paths),
             "health_path": validate.health_path(self.health_path),
             "health_timeout": validate.positive(self.health_timeout, "health timeout", 1, 3600),
             "standby_minutes": validate.number(self.standby_minutes, "standby minutes", 0, 1440),

@@ -83,6 +83,10 @@ def test_declared_shared_paths_are_validated_stored_and_planned(app):
     assert apps.public(apps.get("demo"))["shared_paths"] == "notes.db media/"
     deployments.trigger(app.id, trigger="cli", by="me")
     assert plans.plan_of(deployments.claim(app.id)).app.shared_paths == ("notes.db", "media/")
+    # the panel's form, which does not show them, keeps them
+    form = {"name": "demo", "server": "s1", "source": "/srv/src", "url": "http://127.0.0.1:9000"}
+    apps.update("demo", apps.AppInput(**form, **current))
+    assert apps.get("demo").shared_paths == "notes.db media/"
     with pytest.raises(ValidationError, match="shared path '../x.db'"):
         apps.update(
             "demo",
