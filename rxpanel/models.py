@@ -61,6 +61,8 @@ class App(SQLModel, table=True):
     url: str
     env_enc: str = Field(sa_column=Column(Text, nullable=False))  # encrypted JSON object
     keep_releases: int = 5
+    # relative paths kept in shared/ across releases, space separated; dirs end with /
+    shared_paths: str = ""
     health_path: str = "/ping"
     health_timeout: int = 60  # seconds the new colour gets to answer the health path
     standby_minutes: float = 15  # the old colour stays up this long for instant rollback

@@ -272,3 +272,45 @@ def flag(value: bool | str, what: str) -> bool:
     if text in ("0", "false", "no", "off", ""):
         return False
     raise ValidationError(f"{what} {_shown(value)} must be yes or no")
+
+
+# Shared paths live under <app>/shared/ on every server and are linked into each
+# release: a path must stay inside both. Spaces and quotes are allowed (the builders
+# quote every word); what a shell or a glob would read differently is not.
+SHARED_PATH = re.compile(r"^[A-Za-z0-9._ '\"@+=,~-]+(/[A-Za-z0-9._ '\"@+=,~-]+)*/?$")
+SHARED_RESERVED = ("home", ".snapshots")  # shared/ entries rxpanel uses itself
+
+
+def shared_path(value: str) -> str:
+    """One relative path inside the release's backend dir; a dir ends with '/'."""
+    text = value if isinstance(value, str) else ""
+    parts = text.rstrip("/").split("/")
+    if (
+        not SHARED_PATH.fullmatch(text)
+        or any(p in ("", ".", "..") or p.startswith("-") or p != p.strip() for p in parts)
+        or parts[0] in SHARED_RESERVED
+        or len(text) > 200
+    ):
+        raise ValidationError(
+            f"shared path {_shown(value)} must be a relative path inside the app "
+            "(no '..', no leading '/' or '-'), like data.db or uploads/"
+        )
+    return text
+
+
+def shared_paths(value: str | None) -> str:
+    """The operator's list (comma or space separated), cleaned, one space between."""
+    words = (value or "").replace(",", " ").split()
+    return " ".join(dict.fromkeys(shared_path(w) for w in words))
+
+
+SNAPSHOT = re.compile(r"^[0-9]{8}T[0-9]{6}-[a-z0-9]{4,12}-[0-9]{8}T[0-9]{6}Z-[^/]+$")
+
+
+def snapshot_name(value: str) -> str:
+    """A name `rxpanel db snapshots` lists: <release>-<utc>-<file>."""
+    text = (value or "").strip()
+    if not SNAPSHOT.fullmatch(text):
+        raise ValidationError(f"snapshot {_shown(value)} is not a name `db snapshots` lists")
+    shared_path(text.split("-", 3)[3].replace("__", "/"))
+    return text

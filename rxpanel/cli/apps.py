@@ -7,7 +7,7 @@ import os
 
 from rxpanel import validate
 from rxpanel.cli.common import actor, print_json, record, remote, sub, table
-from rxpanel.services.apps import SETTINGS
+from rxpanel.services.apps import CLI_SETTINGS as SETTINGS
 
 
 def add(a) -> int:
@@ -165,6 +165,10 @@ def deliveries(a) -> int:
 def setting_flags(s: argparse.ArgumentParser, defaults: bool) -> None:
     s.add_argument("--branch", default="main" if defaults else None)
     s.add_argument("--keep-releases", type=int, help="good releases kept on the server (5)")
+    s.add_argument(
+        "--shared-paths",
+        help="paths kept across releases, comma separated; dirs end with / (data.db,media/)",
+    )
     s.add_argument(
         "--health-path", help="checked before the switch and by the health checks (/ping)"
     )

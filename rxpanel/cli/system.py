@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from rxpanel.cli import snapshots
 from rxpanel.cli.common import sub
 
 
@@ -71,6 +72,7 @@ def register(commands) -> None:
     s.set_defaults(func=sandbox_down, no_db=True, local_only=True)
     dbs = sub(commands, "db")
     dbs.add_parser("upgrade").set_defaults(func=db_upgrade)
+    snapshots.register(dbs)
     s = commands.add_parser(
         "worker", help="run the deploy runner and health checks (one process leads)"
     )

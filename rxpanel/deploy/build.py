@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rxpanel import settings
+from rxpanel.deploy import sqlite_paths
 from rxpanel.secrets import redact
 
 BUILD_FORMAT = "2"  # bump when the export command or its settings change
@@ -42,6 +43,7 @@ class Source:
     path: Path
     commit: str
     requirements: bytes
+    sqlite_files: tuple[str, ...] = ()  # relative SQLite files of its rxconfig.py
 
     @property
     def req_hash(self) -> str:
@@ -195,7 +197,12 @@ def checkout(app: str, source: str, branch: str, ref: str | None, log: Log) -> S
         raise BuildError("the source has no requirements.txt (a Reflex app needs one)")
     if not (src / "rxconfig.py").is_file():
         raise BuildError("the source has no rxconfig.py: is it a Reflex app?")
-    return Source(path=src, commit=commit, requirements=req.read_bytes())
+    return Source(
+        path=src,
+        commit=commit,
+        requirements=req.read_bytes(),
+        sqlite_files=sqlite_paths.sqlite_files(src),
+    )
 
 
 def _resolve(src: Path, branch: str, ref: str | None) -> str:

@@ -16,7 +16,7 @@ from rxpanel.deploy.journal import Cancelled, DeployFailed, Journal
 from rxpanel.deploy.plan import Plan
 from rxpanel.deploy.recipe import Recipe, Run, Step, new_run
 from rxpanel.deploy.remote import RemoteError
-from rxpanel.deploy.steps import finish, gate, lock, rollback, source, switch, upload
+from rxpanel.deploy.steps import finish, gate, lock, rollback, shared, source, switch, upload
 
 __all__ = ["DEPLOY", "ROLLBACK", "Cancelled", "DeployFailed", "execute"]
 
@@ -41,6 +41,7 @@ DEPLOY = Recipe(
         Step("reuse", source.reuse),
         Step("server venv", upload.server_venv, when=_new),
         Step("upload backend", upload.upload_backend, when=_new),
+        Step("link shared", shared.link, when=_new),
         Step("migrate", upload.migrate, when=_new, undo=upload.unfinished_is_bad),
         Step("start", source.reason_first(gate.start)),
         Step("health gate", source.reason_first(gate.gate)),

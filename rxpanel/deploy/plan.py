@@ -22,6 +22,7 @@ class AppSettings:
     health_timeout: float = 60
     standby_minutes: float = 15
     keep_releases: int = 5
+    shared_paths: tuple[str, ...] = ()  # declared by the operator, linked to shared/
     live_color: str | None = None
     current_release_id: str | None = None
 

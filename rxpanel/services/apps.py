@@ -40,6 +40,9 @@ SETTINGS = (
     "auto_rollback",
     "watch_minutes",
 )
+# The CLI's flags: the form's settings and shared_paths, which a form that does not
+# show it must not clear (AppInput.shared_paths None keeps what is stored).
+CLI_SETTINGS = (*SETTINGS, "shared_paths")
 
 
 @dataclass
@@ -51,6 +54,7 @@ class AppInput:
     branch: str = "main"
     env: dict[str, str] = field(default_factory=dict)
     keep_releases: int | str = 5
+    shared_paths: str | None = None  # None: unchanged (none for a new app)
     health_path: str = "/ping"
     health_timeout: int | str = 60
     standby_minutes: float | str = 15
@@ -61,7 +65,10 @@ class AppInput:
     watch_minutes: float | str = 5
 
     def cleaned(self) -> dict:
-        return {
+        shared = {}
+        if self.shared_paths is not None:
+            shared["shared_paths"] = validate.shared_paths(self.shared_paths)
+        return shared | {
             "name": validate.slug(self.name, "app name"),
             "source": validate.source(self.source),
             "branch": validate.git_ref(self.branch, "branch"),
@@ -304,6 +311,7 @@ def public(app: App) -> dict:
         "url": app.url,
         "env_keys": sorted(env_of(app)),
         "keep_releases": app.keep_releases,
+        "shared_paths": app.shared_paths,
         "health_path": app.health_path,
         "health_timeout": app.health_timeout,
         "standby_minutes": app.standby_minutes,

@@ -65,6 +65,7 @@ def settings_of(app: App) -> AppSettings:
         health_timeout=app.health_timeout,
         standby_minutes=app.standby_minutes,
         keep_releases=app.keep_releases,
+        shared_paths=tuple(app.shared_paths.split()),
         live_color=app.live_color,
         current_release_id=app.current_release_id,
     )

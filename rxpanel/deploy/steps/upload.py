@@ -10,13 +10,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from rxpanel.deploy.commands import release
+from rxpanel.deploy.commands import release, shared, snapshot
 from rxpanel.deploy.commands import venv as venv_cmd
 from rxpanel.deploy.fleet import Target
 from rxpanel.deploy.journal import DeployFailed
 from rxpanel.deploy.plan import ReleaseInfo
 from rxpanel.deploy.recipe import Run
 from rxpanel.deploy.remote import RemoteError
+from rxpanel.deploy.steps.shared import env_defaults, paths_of
 from rxpanel.deploy.templates.release import (
     render_env_file,
     render_release_json,
@@ -69,6 +70,7 @@ def upload_backend(run: Run) -> None:
         requirements=source.req_hash,
         url=app.url,
         deployment=run.plan.deployment_id,
+        shared=list(paths_of(run)),
     )
 
     def send(t: Target) -> None:
@@ -77,7 +79,7 @@ def upload_backend(run: Run) -> None:
         with run.log.step(f"upload backend{t.suffix}"):
             send_zip(run, t, backend_zip, lambda z: release.unpack_backend(t.layout, rel.id, z))
             files = [
-                (render_env_file(env, app.url), f"{rel_dir}/env", 0o600),
+                (render_env_file(env, app.url, env_defaults(t)), f"{rel_dir}/env", 0o600),
                 (
                     render_run_script(
                         app=app.name,
@@ -99,8 +101,16 @@ def upload_backend(run: Run) -> None:
 
 def migrate(run: Run) -> None:
     primary = run.primary
+    databases = snapshot.databases(shared.split(paths_of(run))[0])
     with run.log.step("migrate"):
         try:
+            if databases:
+                primary.run(
+                    snapshot.before_migrate(primary.layout, run.release.id, databases),
+                    "snapshotting the database",
+                    on_line=run.log.output,
+                    timeout=600,
+                )
             primary.run(
                 venv_cmd.migrate(primary.layout, run.release.id, run.source.req_hash),
                 "reflex db migrate",

@@ -29,9 +29,12 @@ def render_run_script(*, app: str, release: str, release_dir: str, venv: str, ho
     )
 
 
-def render_env_file(env: dict[str, str], url: str) -> str:
-    """Shell-sourceable KEY='value' lines (keys validated, values quoted)."""
-    values = {**env, "REFLEX_API_URL": url, "REFLEX_DEPLOY_URL": url}
+def render_env_file(
+    env: dict[str, str], url: str, defaults: dict[str, str] | None = None
+) -> str:
+    """Shell-sourceable KEY='value' lines (keys validated, values quoted);
+    `defaults` are rxpanel's own settings, which the app's env may override."""
+    values = {**(defaults or {}), **env, "REFLEX_API_URL": url, "REFLEX_DEPLOY_URL": url}
     return "".join(f"{k}={shlex.quote(v)}\n" for k, v in values.items())
 
 

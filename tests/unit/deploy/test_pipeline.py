@@ -9,7 +9,16 @@ import threading
 import pytest
 
 from rxpanel.deploy import build, engine
-from rxpanel.deploy.commands import Host, composite, lock, nginx, release, supervisor
+from rxpanel.deploy.commands import (
+    Host,
+    composite,
+    lock,
+    nginx,
+    release,
+    shared,
+    snapshot,
+    supervisor,
+)
 from rxpanel.deploy.plan import AppSettings, Plan, ReleaseInfo, TargetPlan
 from rxpanel.deploy.remote import Result
 from rxpanel.deploy.steps import upload
@@ -89,6 +98,7 @@ DEPLOY_TRACE = [
     f"put /srv/rxpanel/demo/releases/{NEW}/env",
     f"put /srv/rxpanel/demo/releases/{NEW}/run.sh",
     f"put /srv/rxpanel/demo/releases/{NEW}/release.json.part",
+    "linking shared data",  # after the backend is there, before migrations use the data
     "reflex db migrate",
     "reading the standby",
     "put /srv/rxpanel/demo/tmp/rxpanel-demo-green.conf",
@@ -120,6 +130,7 @@ def test_the_recipes_are_lists_of_named_steps():
         "reuse",
         "server venv",
         "upload backend",
+        "link shared",
         "migrate",
         "start",
         "health gate",
@@ -152,6 +163,9 @@ def test_a_deploy(tmp_path):
         composite.finish(LAYOUT, ("blue", R1), [], ["h0", "h1", REQ])
     ]
     assert fleet.sent("web1", "releasing the lock") == [lock.release(LAYOUT, OWNER)]
+    assert fleet.sent("web1", "linking shared data") == [
+        shared.link(LAYOUT, NEW, ["uploaded_files/"])
+    ]
 
     steps = [name for name, status in journal.steps if status == "ok"]
     assert [s for s in steps if s != "build"] == [
@@ -159,6 +173,7 @@ def test_a_deploy(tmp_path):
         "lock",
         "server venv",
         "upload backend",
+        "link shared",
         "migrate",
         "start green",
         "health gate",
@@ -364,3 +379,35 @@ def test_cancelling_stops_between_steps_and_unlocks(tmp_path):
     with pytest.raises(engine.Cancelled):
         execute(plan(), fleet, builder, journal, cancel=cancel)
     assert fleet.calls == {}  # no server was touched
+
+
+class SqliteApp(FakeBuilder):
+    def checkout(self, app, source, branch, ref, log):
+        found = super().checkout(app, source, branch, ref, log)
+        return build.Source(found.path, found.commit, found.requirements, ("reflex.db",))
+
+
+def test_every_server_links_the_found_and_declared_paths_before_migrating(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    app = plan().app
+    declared = AppSettings(**{**app.__dict__, "shared_paths": ("notes.db", "media/")})
+    execute(plan(("web1", "web2"), app=declared), fleet, SqliteApp(tmp_path), journal)
+    want = shared.link(LAYOUT, NEW, ["reflex.db", "notes.db", "uploaded_files/", "media/"])
+    for server in ("web1", "web2"):
+        labels = trace(fleet, server)
+        assert fleet.sent(server, "linking shared data") == [want]
+        assert labels.index(f"put /srv/rxpanel/demo/releases/{NEW}/release.json.part") < (
+            labels.index("linking shared data")
+        )
+    assert trace(fleet, "web1").index("linking shared data") < (
+        trace(fleet, "web1").index("reflex db migrate")
+    )
+    # the primary, which migrates, keeps a copy of each database first
+    assert fleet.sent("web1", "snapshotting the database") == [
+        snapshot.before_migrate(LAYOUT, NEW, ("reflex.db", "notes.db"))
+    ]
+    labels = trace(fleet, "web1")
+    assert labels.index("snapshotting the database") + 1 == labels.index("reflex db migrate")
+    assert fleet.sent("web2", "snapshotting the database") == []
+    text = journal.text()
+    assert "[web1] kept in /srv/rxpanel/demo/shared: reflex.db, notes.db, uploaded_files/, media/" in text

@@ -15,6 +15,7 @@ from rxpanel.deploy.commands import lock
 from rxpanel.deploy.remote import Result
 from rxpanel.models import StandbyStop
 from rxpanel.services import apps, deployments, releases, servers, standbys
+from rxpanel.validate import ValidationError
 from rxpanel.worker import hosts, journal, plans, runs
 from tests.unit.deploy.fakes import COMMIT, FakeBuilder, Fleet
 
@@ -67,6 +68,36 @@ def test_the_plan_carries_what_the_engine_needs(app):
     assert placed.ports["blue"] not in target.spare_ports and target.spare_ports
     assert plan.reusable("no such key") is None
     assert plan.finished(dep.id) is False
+    assert plan.app.shared_paths == ()
+
+
+def test_declared_shared_paths_are_validated_stored_and_planned(app):
+    current = {k: v for k, v in apps.public(app).items() if k in apps.SETTINGS}
+    changed = {**current, "shared_paths": "notes.db, media/  notes.db"}
+    apps.update(
+        "demo",
+        apps.AppInput(
+            name="demo", server="s1", source="/srv/src", url="http://127.0.0.1:9000", **changed
+        ),
+    )
+    assert apps.public(apps.get("demo"))["shared_paths"] == "notes.db media/"
+    deployments.trigger(app.id, trigger="cli", by="me")
+    assert plans.plan_of(deployments.claim(app.id)).app.shared_paths == ("notes.db", "media/")
+    # the panel's form, which does not show them, keeps them
+    form = {"name": "demo", "server": "s1", "source": "/srv/src", "url": "http://127.0.0.1:9000"}
+    apps.update("demo", apps.AppInput(**form, **current))
+    assert apps.get("demo").shared_paths == "notes.db media/"
+    with pytest.raises(ValidationError, match="shared path '../x.db'"):
+        apps.update(
+            "demo",
+            apps.AppInput(
+                name="demo",
+                server="s1",
+                source="/srv/src",
+                url="http://127.0.0.1:9000",
+                **{**changed, "shared_paths": "../x.db"},
+            ),
+        )
 
 
 def test_a_deploy_is_recorded(app, fleet):
@@ -156,3 +187,24 @@ def test_a_standby_of_a_deleted_app_is_dropped(app, fleet):
     assert hosts.stop_due_standbys() == []
     assert standbys.due() == []
     assert fleet.calls == {}
+
+
+def test_snapshots_are_listed_and_restored_on_the_primary_under_the_lock(app, fleet):
+    from rxpanel.deploy.commands import snapshot
+    from rxpanel.worker import snapshots
+
+    name = "20261121T180102-ab12cd-20261201T235000Z-reflex.db"
+    fleet.answers[("s1", "listing the snapshots")] = Result(0, f"junk\n{name}\n", "")
+    [found] = snapshots.list_snapshots(app)
+    assert (found.release, found.taken, found.file) == (
+        "20261121T180102-ab12cd",
+        "20261201T235000Z",
+        "reflex.db",
+    )
+    fleet.answers[("s1", "restoring")] = Result(0, "reflex.db restored\n", "")
+    assert snapshots.restore(app, name) == "reflex.db restored"
+    layout = plans.layout_of(app, apps.targets(app)[0][0])
+    assert fleet.labels("s1")[-3:] == ["taking the app lock", "restoring", "releasing the lock"]
+    assert fleet.sent("s1", "restoring") == [snapshot.restore(layout, name)]
+    with pytest.raises(ValidationError):
+        snapshots.restore(app, "../../etc/passwd")

@@ -1,0 +1,32 @@
+"""The release's persistent data: after the backend is unpacked and before the
+migrations run, its shared paths become links into <app>/shared/ on every server,
+so the app (and `reflex db migrate`, which runs in the same dir) finds the data
+the releases before it wrote."""
+
+from __future__ import annotations
+
+from rxpanel.deploy.commands import shared
+from rxpanel.deploy.fleet import Target
+from rxpanel.deploy.recipe import Run
+
+
+def paths_of(run: Run) -> tuple[str, ...]:
+    """Reflex's upload dir, the SQLite files rxconfig.py names, what the operator declared."""
+    files, dirs = shared.split((shared.UPLOADS, *run.source.sqlite_files, *run.app.shared_paths))
+    return (*files, *(f"{d}/" for d in dirs))
+
+
+def env_defaults(t: Target) -> dict[str, str]:
+    """For Reflex versions that read it; the link covers those that do not."""
+    return {"REFLEX_UPLOADED_FILES_DIR": shared.uploads_dir(t.layout)}
+
+
+def link(run: Run) -> None:
+    paths = paths_of(run)
+
+    def one(t: Target) -> None:
+        with run.log.step(f"link shared{t.suffix}"):
+            t.run(shared.link(t.layout, run.release.id, paths), "linking shared data")
+            run.log.line(f"{t.tag}kept in {t.layout.shared}: {', '.join(paths)}")
+
+    run.each(one, "linking the shared data")
