@@ -99,6 +99,7 @@ def test_server_check_reports_each_item(cli, sandbox_server):
         "nginx -t",
         "supervisorctl reachable",
         "deploy root writable",
+        "nginx can read the deploy root",
         "nginx conf dir writable",
         "supervisor conf dir writable",
     ):
