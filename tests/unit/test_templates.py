@@ -593,7 +593,10 @@ def serve(tmp_path: Path, files: dict[str, str]):
     backend = ThreadingHTTPServer(("127.0.0.1", 0), Backend)
     threading.Thread(target=backend.serve_forever, args=(0.05,), daemon=True).start()
     release_dir = tmp_path / "release"
+    (release_dir / "frontend").mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
+        if text is None:  # left out
+            continue
         path = release_dir / "frontend" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
@@ -636,7 +639,7 @@ def served_site(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def unreadable_site(tmp_path_factory):
-    """A release whose frontend nginx cannot read (here: absent; nginx's try_files
+    """A release whose frontend nginx cannot read (here: empty; nginx's try_files
     treats a denied file the same way): every static lookup fails."""
     with serve(tmp_path_factory.mktemp("unreadable"), {}) as port:
         yield port
