@@ -20,7 +20,7 @@ PUBLIC = r"""
 import http.client, re, ssl, sys, time
 scheme, addr, port, host, timeout = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], float(sys.argv[5])
 BROWSER = "text/html,application/xhtml+xml,*/*;q=0.8"
-ASSET = re.compile(r'["\'](/(?:assets|_next/static)/[^"\'?#\s]+\.(?:js|css))["\']')
+ASSET = re.compile(r'["\'](/(?:[^"\'?#\s/]+/)*?(?:assets|_next/static)/[^"\'?#\s]+\.(?:js|css))["\']')
 
 def get(path, accept):
     if scheme == "https":
@@ -53,7 +53,7 @@ def problems():
         if status != 200:
             found.append("the asset %s answered %d" % (asset.group(1), status))
     elif index:
-        found.append("index.html names no asset under /assets/ or /_next/static/")
+        found.append("index.html names no asset under assets/ or _next/static/")
     status, body = get("/ping", "*/*")
     if status != 200 or "pong" not in body:
         found.append("/ping through nginx answered %d %r" % (status, body[:60]))

@@ -33,12 +33,13 @@ def check(run: Run) -> None:
 def _back(run: Run, reason: str) -> str:
     """Every server to the site and release of before; says what serves now."""
     before, rel = run.app, run.release
-    if not before.current_release_id or before.current_release_id == rel.id:
+    if not before.current_release_id or not before.live_color:
         # Nothing else to serve: leave it in place, the operator fixes the site.
         return "there is no previous release to switch back to"
     switch_back(run, run.targets)
     for t in run.targets:
         t.run(supervisor_cmd.stop(t.layout, run.color), "stopping the new colour", check=False)
     run.journal.went_live(before.current_release_id, before.live_color)
-    run.journal.release_status(rel.id, "bad", PREFIX + reason)
+    if rel.id != before.current_release_id:  # a kept build redeployed still serves, on the old colour
+        run.journal.release_status(rel.id, "bad", PREFIX + reason)
     return f"switched back to release {before.current_release_id}"

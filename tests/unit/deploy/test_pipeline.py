@@ -460,3 +460,16 @@ def test_a_rollback_whose_public_side_fails_goes_back_to_what_served(tmp_path):
         execute(p, fleet, FakeBuilder(tmp_path), journal)
     assert fleet.sent("web1", "restoring current") == [release.activate(LAYOUT, R1, "blue")]
     assert journal.of("went_live") == [(R0, "green"), (R1, "blue")]
+
+
+def test_a_kept_build_redeployed_goes_back_to_its_old_colour_and_stays_good(tmp_path):
+    """The same release on the other colour: back to the colour that served it."""
+    fleet, journal = Fleet(), MemoryJournal()
+    fleet.answers[("web1", "public check")] = FAILED_PUBLIC
+    live = ReleaseInfo(R1, COMMIT, "live", "h1", "k1")
+    with pytest.raises(engine.DeployFailed, match=f"; switched back to release {R1}$"):
+        execute(plan(reusable=lambda key: live), fleet, FakeBuilder(tmp_path), journal)
+    assert fleet.sent("web1", "restoring current") == [release.activate(LAYOUT, R1, "blue")]
+    assert fleet.sent("web1", "stopping the new colour") == [supervisor.stop(LAYOUT, "green")]
+    assert journal.of("went_live") == [(R1, "green"), (R1, "blue")]
+    assert (R1, "bad") not in [s[:2] for s in journal.of("release_status")]
