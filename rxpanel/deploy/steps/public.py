@@ -40,6 +40,7 @@ def _back(run: Run, reason: str) -> str:
     for t in run.targets:
         t.run(supervisor_cmd.stop(t.layout, run.color), "stopping the new colour", check=False)
     run.journal.went_live(before.current_release_id, before.live_color)
-    if rel.id != before.current_release_id:  # a kept build redeployed still serves, on the old colour
+    # A kept build redeployed is the release before, still serving on its old colour.
+    if rel.id != before.current_release_id:
         run.journal.release_status(rel.id, "bad", PREFIX + reason)
     return f"switched back to release {before.current_release_id}"
