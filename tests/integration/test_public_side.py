@@ -82,9 +82,7 @@ def test_a_site_nginx_does_not_serve_is_switched_back(site):
     # gets 418 instead of the app.
     port = site.url.rsplit(":", 1)[1]
     shadow = Path(site.sandbox.nginx_conf_dir) / "aa-shadow.conf"
-    shadow.write_text(
-        f"server {{ listen 127.0.0.1:{port}; server_name 127.0.0.1; return 418; }}\n"
-    )
+    shadow.write_text(f"server {{ listen 127.0.0.1:{port}; server_name 127.0.0.1; return 418; }}\n")
     try:
         site.repo.set_version("v2-shadowed")
         result = site.cli("deploy", "pub")
