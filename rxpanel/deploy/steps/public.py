@@ -1,11 +1,12 @@
 """After the switch: the app asked through nginx on every server (/, an asset,
 /ping). The gate only proves the backend answers on its port; a site whose
 pages nginx cannot serve would still pass it. If any server fails, every server
-goes back to what served before, and the new colour stops."""
+goes back to what served before, and the new colour stops (the lock's undo)."""
 
 from __future__ import annotations
 
 from rxpanel.deploy.commands import public as public_cmd
+from rxpanel.deploy.commands import standby
 from rxpanel.deploy.commands import supervisor as supervisor_cmd
 from rxpanel.deploy.fleet import Target
 from rxpanel.deploy.journal import DeployFailed
@@ -38,7 +39,9 @@ def _back(run: Run, reason: str) -> str:
         return "there is no previous release to switch back to"
     switch_back(run, run.targets)
     for t in run.targets:
-        t.run(supervisor_cmd.stop(t.layout, run.color), "stopping the new colour", check=False)
+        # Run by the lock's undo, as after a failed gate: the new colour stops and
+        # a standby marker naming it (a warm release that went live) goes.
+        t.undo[:] = [supervisor_cmd.stop(t.layout, run.color), standby.clear(t.layout)]
     run.journal.went_live(before.current_release_id, before.live_color)
     # A kept build redeployed is the release before, still serving on its old colour.
     if rel.id != before.current_release_id:

@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from rxpanel.deploy import build, engine
-from rxpanel.deploy.commands import Host, composite, lock, nginx, release, supervisor
+from rxpanel.deploy.commands import Host, composite, lock, nginx, release, standby, supervisor
 from rxpanel.deploy.plan import AppSettings, Plan, ReleaseInfo, TargetPlan
 from rxpanel.deploy.remote import Result
 from rxpanel.deploy.steps import upload
@@ -410,12 +410,14 @@ def test_a_failed_public_check_switches_back_to_the_release_before(tmp_path):
     assert after == [
         "restoring the previous site",
         "restoring current",
-        "stopping the new colour",
+        "cleanup",
+        "cleanup",
         "releasing the lock",
     ]
     assert fleet.sent("web1", "restoring the previous site") == [nginx.restore_site(LAYOUT)]
     assert fleet.sent("web1", "restoring current") == [release.activate(LAYOUT, R1, "blue")]
-    assert fleet.sent("web1", "stopping the new colour") == [supervisor.stop(LAYOUT, "green")]
+    assert fleet.sent("web1", "cleanup") == [standby.clear(LAYOUT), supervisor.stop(LAYOUT, "green")]
+    assert "cleaned up: the previous release keeps serving" in journal.text()
     assert "finishing (standby, retention)" not in fleet.labels("web1")
     assert journal.of("went_live") == [(NEW, "green"), (R1, "blue")]
     assert journal.of("release_status")[-1] == (NEW, "bad", reason)
@@ -434,7 +436,10 @@ def test_one_servers_failed_public_check_switches_the_whole_fleet_back(tmp_path)
     assert str(failed.value).endswith(f"; switched back to release {R1}")
     for server in ("web1", "web2"):
         assert fleet.sent(server, "restoring current") == [release.activate(LAYOUT, R1, "blue")]
-        assert fleet.sent(server, "stopping the new colour") == [supervisor.stop(LAYOUT, "green")]
+        assert fleet.sent(server, "cleanup") == [
+            standby.clear(LAYOUT),
+            supervisor.stop(LAYOUT, "green"),
+        ]
         assert f"[{server}] switched back to the previous site" in journal.text()
     assert journal.of("went_live") == [(NEW, "green"), (R1, "blue")]
 
@@ -470,6 +475,6 @@ def test_a_kept_build_redeployed_goes_back_to_its_old_colour_and_stays_good(tmp_
     with pytest.raises(engine.DeployFailed, match=f"; switched back to release {R1}$"):
         execute(plan(reusable=lambda key: live), fleet, FakeBuilder(tmp_path), journal)
     assert fleet.sent("web1", "restoring current") == [release.activate(LAYOUT, R1, "blue")]
-    assert fleet.sent("web1", "stopping the new colour") == [supervisor.stop(LAYOUT, "green")]
+    assert fleet.sent("web1", "cleanup") == [standby.clear(LAYOUT), supervisor.stop(LAYOUT, "green")]
     assert journal.of("went_live") == [(R1, "green"), (R1, "blue")]
     assert (R1, "bad") not in [s[:2] for s in journal.of("release_status")]
