@@ -18,6 +18,7 @@ from pathlib import Path
 
 from rxpanel import settings
 from rxpanel.deploy import sqlite_paths
+from rxpanel.deploy.build_reason import failure_reason
 from rxpanel.secrets import redact
 
 BUILD_FORMAT = "2"  # bump when the export command or its settings change
@@ -118,7 +119,7 @@ def _run(
             raise BuildError(f"{what or argv[0]} did not finish within {timeout:g} s")
     code = proc.wait()
     if code:
-        tail = " | ".join(x for x in out[-3:] if x.strip())
+        tail = failure_reason(out)
         raise BuildError(f"{what or argv[0]} failed (exit {code}){': ' + tail if tail else ''}")
     return "\n".join(out)
 

@@ -16,7 +16,17 @@ from rxpanel.deploy.journal import Cancelled, DeployFailed, Journal
 from rxpanel.deploy.plan import Plan
 from rxpanel.deploy.recipe import Recipe, Run, Step, new_run
 from rxpanel.deploy.remote import RemoteError
-from rxpanel.deploy.steps import finish, gate, lock, rollback, shared, source, switch, upload
+from rxpanel.deploy.steps import (
+    finish,
+    gate,
+    lock,
+    public,
+    rollback,
+    shared,
+    source,
+    switch,
+    upload,
+)
 
 __all__ = ["DEPLOY", "ROLLBACK", "Cancelled", "DeployFailed", "execute"]
 
@@ -47,6 +57,7 @@ DEPLOY = Recipe(
         Step("health gate", source.reason_first(gate.gate)),
         Step("upload frontend", upload.upload_frontend, when=_unfinished),
         Step("switch", switch.switch),
+        Step("public check", public.check),
         Step("finish", finish.finish),
     ),
 )
@@ -60,6 +71,7 @@ ROLLBACK = Recipe(
         Step("start", gate.start),
         Step("health gate", gate.gate),
         Step("switch", switch.switch),
+        Step("public check", public.check),
         Step("finish", finish.finish),
     ),
 )

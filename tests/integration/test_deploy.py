@@ -99,6 +99,7 @@ def test_server_check_reports_each_item(cli, sandbox_server):
         "nginx -t",
         "supervisorctl reachable",
         "deploy root writable",
+        "nginx can read the deploy root",
         "nginx conf dir writable",
         "supervisor conf dir writable",
     ):
@@ -120,13 +121,14 @@ def test_first_deploy_serves_the_app(story):
         "start blue",
         "health gate",
         "switch",
+        "public check",
         "finish",
     ):
         assert f"✓ {step} (" in out, step
     assert story.version() == "v1" and story.page_version() == "v1"
     assert get(f"{story.url}/ping").json() == "pong"
     assert get(f"{story.url}/_health").json()["status"] is True
-    # client-side routes get the SPA fallback; API clients get the backend's own 404
+    # client-side routes get the SPA fallback; other clients the app's 404 page, status 404
     assert get(f"{story.url}/items/7", headers={"Accept": "text/html"}).status_code == 200
     assert get(f"{story.url}/api/missing").status_code == 404
     assert get(f"{story.url}/about").status_code == 200

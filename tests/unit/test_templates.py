@@ -3,6 +3,7 @@ program, launcher, env snapshot, release metadata; and the real nginx reading th
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import shlex
@@ -102,32 +103,50 @@ server {{
         try_files $uri =404;
     }}
 
+    # The prerendered page, to every client; if it cannot be read, the backend.
+    location = / {{
+        try_files /index.html @backend;
+    }}
+
     # A static file if there is one, else the backend (the app's own API routes).
     location / {{
         try_files $uri $uri.html $uri/index.html @backend;
     }}
 
+    # Whatever the backend does not know either is a page nobody has: see @missing.
     location @backend {{
-        # A browser navigating to a client-side route gets the SPA fallback
-        # when the backend has no such route; API clients get the backend's answer.
-        error_page 418 = @backend_page;
-        recursive_error_pages on;
-        if ($rxpanel_my_app_html) {{
-            return 418;
-        }}
-        proxy_pass http://rxpanel_my_app;
-        proxy_http_version 1.1;
-        proxy_set_header Connection "";
-{HEADERS}
-    }}
-
-    location @backend_page {{
         proxy_pass http://rxpanel_my_app;
         proxy_http_version 1.1;
         proxy_set_header Connection "";
 {HEADERS}
         proxy_intercept_errors on;
-        error_page 404 = /__spa-fallback.html;
+        recursive_error_pages on;
+        error_page 404 = @missing;
+    }}
+
+    # A browser navigating to a client-side route gets the SPA fallback (200);
+    # other clients get the app's 404 page with status 404. Both end here, in
+    # files only: never back to the backend, so no loop and no made-up status.
+    location @missing {{
+        if ($rxpanel_my_app_html) {{
+            rewrite ^ /__rxpanel_spa last;
+        }}
+        rewrite ^ /__rxpanel_404 last;
+    }}
+
+    location = /__rxpanel_spa {{
+        internal;
+        try_files /__spa-fallback.html /index.html =404;
+    }}
+
+    location = /__rxpanel_404 {{
+        internal;
+        error_page 404 /404.html;
+        return 404;
+    }}
+
+    location = /404.html {{
+        try_files /404.html =404;
     }}
 }}
 """
@@ -225,7 +244,7 @@ def test_site_names_follow_the_app_and_port():
     )
     assert "map $http_accept $rxpanel_shop_html {" in text
     assert "upstream rxpanel_shop {\n    server 127.0.0.1:9002;" in text
-    assert text.count("proxy_pass http://rxpanel_shop;") == 4
+    assert text.count("proxy_pass http://rxpanel_shop;") == 3
     assert "rxpanel_my_app" not in text and "8001" not in text
 
 
@@ -558,22 +577,26 @@ class Backend(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def served_site(tmp_path_factory):
+SITE_FILES = {
+    "index.html": "INDEX",
+    "404.html": "NOT FOUND PAGE",
+    "__spa-fallback.html": "SPA",
+    "docs.html": "DOCS",
+    "about/index.html": "ABOUT",
+    "assets/app.js": "JS",
+}
+
+
+@contextlib.contextmanager
+def serve(tmp_path: Path, files: dict[str, str]):
     """nginx (in the foreground, one process) serving the rendered site of a release."""
-    tmp_path = tmp_path_factory.mktemp("served")
     backend = ThreadingHTTPServer(("127.0.0.1", 0), Backend)
     threading.Thread(target=backend.serve_forever, args=(0.05,), daemon=True).start()
     release_dir = tmp_path / "release"
-    files = {
-        "index.html": "INDEX",
-        "404.html": "NOT FOUND PAGE",
-        "__spa-fallback.html": "SPA",
-        "docs.html": "DOCS",
-        "about/index.html": "ABOUT",
-        "assets/app.js": "JS",
-    }
+    (release_dir / "frontend").mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
+        if text is None:  # left out
+            continue
         path = release_dir / "frontend" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
@@ -608,6 +631,20 @@ def served_site(tmp_path_factory):
         backend.server_close()
 
 
+@pytest.fixture(scope="module")
+def served_site(tmp_path_factory):
+    with serve(tmp_path_factory.mktemp("served"), SITE_FILES) as port:
+        yield port
+
+
+@pytest.fixture(scope="module")
+def unreadable_site(tmp_path_factory):
+    """A release whose frontend nginx cannot read (here: empty; nginx's try_files
+    treats a denied file the same way): every static lookup fails."""
+    with serve(tmp_path_factory.mktemp("unreadable"), {}) as port:
+        yield port
+
+
 def fetch(port: int, path: str, accept: str) -> tuple[int, str]:
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Accept": accept})
     try:
@@ -624,6 +661,8 @@ BROWSER = "text/html,application/xhtml+xml,*/*;q=0.8"
     ("path", "accept", "answer"),
     [
         ("/", BROWSER, (200, "INDEX")),
+        ("/", "*/*", (200, "INDEX")),
+        ("/", "application/json", (200, "INDEX")),
         ("/docs", BROWSER, (200, "DOCS")),
         ("/about", BROWSER, (200, "ABOUT")),
         ("/assets/app.js", "*/*", (200, "JS")),
@@ -631,11 +670,26 @@ BROWSER = "text/html,application/xhtml+xml,*/*;q=0.8"
         ("/api/items", "application/json", (200, '{"api": "/api/items"}')),
         ("/api/items", BROWSER, (200, '{"api": "/api/items"}')),
         ("/client/route", BROWSER, (200, "SPA")),
-        ("/client/route", "application/json", (404, "backend 404")),
+        ("/client/route", "application/json", (404, "NOT FOUND PAGE")),
+        ("/client/route", "*/*", (404, "NOT FOUND PAGE")),
+        ("/404.html", "*/*", (200, "NOT FOUND PAGE")),
+        ("/api/version", "*/*", (200, '{"api": "/api/version"}')),
     ],
 )
 def test_nginx_routes(served_site, path, accept, answer):
     assert fetch(served_site, path, accept) == answer
+
+
+@pytest.mark.parametrize("path", ["/", "/client/route", "/__spa-fallback.html", "/404.html"])
+@pytest.mark.parametrize("accept", [BROWSER, "*/*", "application/json"])
+def test_nothing_answers_418_when_the_frontend_cannot_be_read(unreadable_site, path, accept):
+    code, _ = fetch(unreadable_site, path, accept)
+    assert code == 404
+
+
+def test_the_backend_still_answers_when_the_frontend_cannot_be_read(unreadable_site):
+    assert fetch(unreadable_site, "/ping", "*/*") == (200, '"pong"')
+    assert fetch(unreadable_site, "/api/version", "*/*") == (200, '{"api": "/api/version"}')
 
 
 def test_nginx_missing_asset_is_a_plain_404(served_site):

@@ -24,6 +24,55 @@ def deploy_root_writable(host: Host) -> str:
     return f"{make} && test -w {root}"
 
 
+# Who nginx's workers run as: a master not run by root cannot switch users, so its
+# workers are its own user (the sandbox); else the `user` directive (www-data in
+# Debian's nginx.conf). Then every directory from / down to the deploy root must
+# let that user in (x for owner, group or other, as the kernel picks them).
+NGINX_READS = """\
+root={root}
+conf=$({nginx_t} 2>/dev/null)
+pidfile=$(printf '%s\\n' "$conf" | awk '$1 == "pid" {{ sub(/;.*/, "", $2); p = $2 }} END {{ print p }}')
+master=$(cat "${{pidfile:-/run/nginx.pid}}" 2>/dev/null)
+uid=$(stat -c %u "/proc/${{master:-none}}" 2>/dev/null)
+if [ -z "$uid" ] || [ "$uid" = 0 ]; then
+    name=$(printf '%s\\n' "$conf" | awk '$1 == "user" {{ sub(/;.*/, "", $2); print $2; exit }}')
+    uid=$(id -u "${{name:-www-data}}" 2>/dev/null) || {{ echo "nginx's user ${{name:-www-data}} does not exist"; exit 1; }}
+fi
+name=$(id -nu "$uid" 2>/dev/null || echo "$uid")
+if [ "$uid" = 0 ] || [ "$uid" = "$(id -u)" ]; then
+    echo "nginx runs as $name, who can read $root"
+    exit 0
+fi
+gids=" $(id -G "$uid" 2>/dev/null) "
+blocked=""
+d=$root
+while :; do
+    if set -- $(stat -L -c '%u %g %a' "$d" 2>/dev/null) && [ -n "${{3:-}}" ]; then
+        if [ "$1" = "$uid" ]; then bit=64
+        else case "$gids" in *" $2 "*) bit=8 ;; *) bit=1 ;; esac
+        fi
+        if [ $(( 0$3 & bit )) -eq 0 ]; then
+            blocked="$d (mode $3, owner $(stat -L -c '%U:%G' "$d")); $blocked"
+        fi
+    fi
+    [ "$d" = / ] && break
+    d=$(dirname "$d")
+done
+if [ -n "$blocked" ]; then
+    echo "nginx runs as $name, who cannot enter ${{blocked%; }}: let it in (chmod o+x, or add $name to the group) or choose another deploy root"
+    exit 1
+fi
+echo "nginx runs as $name, who can read $root"
+"""
+
+
+def nginx_reads_deploy_root(host: Host) -> str:
+    """Static files nginx cannot reach fall through to the backend: every page
+    fails while the deploy reports success. Say which directory keeps nginx out."""
+    script = NGINX_READS.format(nginx_t=host.nginx("-T"), root=q(host.deploy_root))
+    return f"sh -c {q(script)}"
+
+
 def items(host: Host) -> list[tuple[str, str]]:
     return [
         ("SSH login", 'echo "logged in as $(id -un) on $(hostname)"'),
@@ -35,6 +84,7 @@ def items(host: Host) -> list[tuple[str, str]]:
             '\'\'|*[!0-9]*) echo "$pid"; exit 1 ;; *) echo "supervisord pid $pid" ;; esac',
         ),
         ("deploy root writable", deploy_root_writable(host)),
+        ("nginx can read the deploy root", nginx_reads_deploy_root(host)),
         ("nginx conf dir writable", writable(host, host.nginx_conf_dir)),
         ("supervisor conf dir writable", writable(host, host.supervisor_conf_dir)),
     ]

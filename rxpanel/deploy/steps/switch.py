@@ -40,7 +40,7 @@ def switch(run: Run) -> None:
             run.each(one, "the switch")
         except DeployFailed as e:
             run.journal.release_status(rel.id, "bad", str(e))
-            _switch_back(run, switched)
+            switch_back(run, switched)
             raise
         run.journal.went_live(rel.id, idle)
         for t in run.targets:
@@ -51,7 +51,8 @@ def switch(run: Run) -> None:
         )
 
 
-def _switch_back(run: Run, switched: list[Target]) -> None:
+def switch_back(run: Run, switched: list[Target]) -> None:
+    """The servers given go back to the site and release live before this run."""
     before = run.app  # what was live when this deployment began
     for t in switched:
         t.run(nginx.restore_site(t.layout), "restoring the previous site", check=False)

@@ -59,32 +59,50 @@ server {{
         try_files $uri =404;
     }}
 
+    # The prerendered page, to every client; if it cannot be read, the backend.
+    location = / {{
+        try_files /index.html @backend;
+    }}
+
     # A static file if there is one, else the backend (the app's own API routes).
     location / {{
         try_files $uri $uri.html $uri/index.html @backend;
     }}
 
+    # Whatever the backend does not know either is a page nobody has: see @missing.
     location @backend {{
-        # A browser navigating to a client-side route gets the SPA fallback
-        # when the backend has no such route; API clients get the backend's answer.
-        error_page 418 = @backend_page;
-        recursive_error_pages on;
-        if ($rxpanel_{var}_html) {{
-            return 418;
-        }}
-        proxy_pass http://rxpanel_{var};
-        proxy_http_version 1.1;
-        proxy_set_header Connection "";
-{headers}
-    }}
-
-    location @backend_page {{
         proxy_pass http://rxpanel_{var};
         proxy_http_version 1.1;
         proxy_set_header Connection "";
 {headers}
         proxy_intercept_errors on;
-        error_page 404 = /__spa-fallback.html;
+        recursive_error_pages on;
+        error_page 404 = @missing;
+    }}
+
+    # A browser navigating to a client-side route gets the SPA fallback (200);
+    # other clients get the app's 404 page with status 404. Both end here, in
+    # files only: never back to the backend, so no loop and no made-up status.
+    location @missing {{
+        if ($rxpanel_{var}_html) {{
+            rewrite ^ /__rxpanel_spa last;
+        }}
+        rewrite ^ /__rxpanel_404 last;
+    }}
+
+    location = /__rxpanel_spa {{
+        internal;
+        try_files /__spa-fallback.html /index.html =404;
+    }}
+
+    location = /__rxpanel_404 {{
+        internal;
+        error_page 404 /404.html;
+        return 404;
+    }}
+
+    location = /404.html {{
+        try_files /404.html =404;
     }}
 }}
 """

@@ -126,6 +126,10 @@ case " $* " in
     exit 0;;
 *" -s reload "*)
     exit "${{RELOAD_EXIT:-0}}";;
+*" -T "*)
+    # The full config: here a master that is not running, its workers this user.
+    printf 'pid %s;\nuser %s;\n' "${{NGINX_PID_FILE:-/nonexistent/nginx.pid}}" "${{NGINX_USER:-$(id -un)}}"
+    exit 0;;
 esac
 """
 

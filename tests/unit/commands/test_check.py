@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import shlex
+import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from rxpanel.deploy.commands import check
+from rxpanel.deploy.commands import Host, check
 
 from ._support import PLAIN, SANDBOX, SHELLS, SUDO, assert_syntax, simple_commands, syntax_cases
 
@@ -35,6 +39,51 @@ PYTHON_OK = (
 )
 
 
+NGINX_READS_PLAIN = """\
+root=/srv/rxpanel
+conf=$(nginx -T 2>/dev/null)
+pidfile=$(printf '%s\\n' "$conf" | awk '$1 == "pid" { sub(/;.*/, "", $2); p = $2 } END { print p }')
+master=$(cat "${pidfile:-/run/nginx.pid}" 2>/dev/null)
+uid=$(stat -c %u "/proc/${master:-none}" 2>/dev/null)
+if [ -z "$uid" ] || [ "$uid" = 0 ]; then
+    name=$(printf '%s\\n' "$conf" | awk '$1 == "user" { sub(/;.*/, "", $2); print $2; exit }')
+    uid=$(id -u "${name:-www-data}" 2>/dev/null) || { echo "nginx's user ${name:-www-data} does not exist"; exit 1; }
+fi
+name=$(id -nu "$uid" 2>/dev/null || echo "$uid")
+if [ "$uid" = 0 ] || [ "$uid" = "$(id -u)" ]; then
+    echo "nginx runs as $name, who can read $root"
+    exit 0
+fi
+gids=" $(id -G "$uid" 2>/dev/null) "
+blocked=""
+d=$root
+while :; do
+    if set -- $(stat -L -c '%u %g %a' "$d" 2>/dev/null) && [ -n "${3:-}" ]; then
+        if [ "$1" = "$uid" ]; then bit=64
+        else case "$gids" in *" $2 "*) bit=8 ;; *) bit=1 ;; esac
+        fi
+        if [ $(( 0$3 & bit )) -eq 0 ]; then
+            blocked="$d (mode $3, owner $(stat -L -c '%U:%G' "$d")); $blocked"
+        fi
+    fi
+    [ "$d" = / ] && break
+    d=$(dirname "$d")
+done
+if [ -n "$blocked" ]; then
+    echo "nginx runs as $name, who cannot enter ${blocked%; }: let it in (chmod o+x, or add $name to the group) or choose another deploy root"
+    exit 1
+fi
+echo "nginx runs as $name, who can read $root"
+"""
+
+
+def test_nginx_reads_deploy_root_with_sudo():
+    cmd = check.nginx_reads_deploy_root(SUDO)
+    assert cmd == "sh -c " + shlex.quote(
+        NGINX_READS_PLAIN.replace("nginx -T", "sudo -n nginx -T")
+    )
+
+
 def test_check_items_plain():
     assert check.items(PLAIN) == [
         ("SSH login", 'echo "logged in as $(id -un) on $(hostname)"'),
@@ -45,6 +94,7 @@ def test_check_items_plain():
             'pid=$(supervisorctl pid 2>&1); case "$pid" in \'\'|*[!0-9]*) echo "$pid"; exit 1 ;; *) echo "supervisord pid $pid" ;; esac',
         ),
         ("deploy root writable", "mkdir -p /srv/rxpanel 2>/dev/null && test -w /srv/rxpanel"),
+        ("nginx can read the deploy root", "sh -c " + shlex.quote(NGINX_READS_PLAIN)),
         (
             "nginx conf dir writable",
             "sh -c 'mkdir -p /etc/nginx/conf.d && test -w /etc/nginx/conf.d'",
@@ -67,6 +117,14 @@ def test_check_items_sandbox():
             '\'\'|*[!0-9]*) echo "$pid"; exit 1 ;; *) echo "supervisord pid $pid" ;; esac',
         ),
         ("deploy root writable", "mkdir -p /x/srv 2>/dev/null && test -w /x/srv"),
+        (
+            "nginx can read the deploy root",
+            "sh -c "
+            + shlex.quote(
+                NGINX_READS_PLAIN.replace("nginx -T", "/usr/sbin/nginx -c /x/nginx.conf -p /x/ -T")
+                .replace("/srv/rxpanel", "/x/srv")
+            ),
+        ),
         ("nginx conf dir writable", "sh -c 'mkdir -p /x/nginx && test -w /x/nginx'"),
         ("supervisor conf dir writable", "sh -c 'mkdir -p /x/supervisor && test -w /x/supervisor'"),
     ]
@@ -130,3 +188,81 @@ def test_check_supervisorctl_unreachable(world):
     cmd = dict(check.items(world.app.host))["supervisorctl reachable"]
     result = world.run(cmd, SUP_PID="unix:///x/supervisor.sock no such file")
     assert result.returncode == 1
+
+
+# -- can nginx's worker user reach the deploy root? (as root, with `nobody`) -----------
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another user")
+
+
+def nginx_check(world, root: Path, **env: str):
+    host = Host(deploy_root=str(root), nginx_cmd=f"{world.bin}/nginx")
+    return world.run(check.nginx_reads_deploy_root(host), **env)
+
+
+@pytest.fixture
+def open_tmp():
+    """A directory everyone may enter (pytest's own tmp_path is 0700 to others)."""
+    path = Path(tempfile.mkdtemp(prefix="rxpanel check "))
+    path.chmod(0o755)
+    yield path
+    subprocess.run(["rm", "-rf", str(path)], check=True)
+
+
+@needs_root
+def test_a_0700_parent_keeps_nginx_out_and_is_named(world, open_tmp):
+    private = open_tmp / "home 'deploy'"
+    root = private / "srv"
+    root.mkdir(parents=True)
+    private.chmod(0o700)
+    result = nginx_check(world, root, NGINX_USER="nobody")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout == (
+        f"nginx runs as nobody, who cannot enter {private} (mode 700, owner root:root): "
+        "let it in (chmod o+x, or add nobody to the group) or choose another deploy root\n"
+    )
+
+
+@needs_root
+def test_a_home_with_750_keeps_nginx_out_unless_it_is_in_the_group(world, open_tmp):
+    home = open_tmp / "home"
+    (home / "srv").mkdir(parents=True)
+    home.chmod(0o750)
+    os.chown(home, 0, 65534)  # group nogroup, nobody's own group
+    assert nginx_check(world, home / "srv", NGINX_USER="nobody").returncode == 0
+    os.chown(home, 0, 0)
+    result = nginx_check(world, home / "srv", NGINX_USER="nobody")
+    assert result.returncode == 1
+    assert f"cannot enter {home} (mode 750, owner root:root)" in result.stdout
+
+
+@needs_root
+def test_an_open_path_passes(world, open_tmp):
+    (open_tmp / "srv").mkdir()
+    result = nginx_check(world, open_tmp / "srv", NGINX_USER="nobody")
+    assert result.returncode == 0, result.stdout
+    assert result.stdout == f"nginx runs as nobody, who can read {open_tmp / 'srv'}\n"
+
+
+def test_nginx_as_the_ssh_user_passes_trivially(world):
+    """The sandbox: nginx runs as the user rxpanel logs in as."""
+    result = nginx_check(world, world.tmp / "private" / "srv")
+    assert result.returncode == 0
+    assert result.stdout.startswith("nginx runs as ")
+
+
+def test_a_running_non_root_master_decides_the_user(world, tmp_path):
+    """A master not run by root cannot switch users: `user` is ignored."""
+    pid_file = tmp_path / "nginx.pid"
+    pid_file.write_text(str(os.getpid()))  # a process of this user
+    result = nginx_check(world, tmp_path / "srv", NGINX_PID_FILE=str(pid_file), NGINX_USER="x")
+    if os.geteuid() == 0:  # the master is root: the `user` directive counts, and x is nobody
+        assert result.stdout == "nginx's user x does not exist\n"
+    else:
+        assert result.returncode == 0
+
+
+def test_an_unknown_nginx_user_is_said(world, tmp_path):
+    result = nginx_check(world, tmp_path, NGINX_USER="no-such-user")
+    assert result.returncode == 1
+    assert result.stdout == "nginx's user no-such-user does not exist\n"

@@ -15,6 +15,7 @@ from rxpanel.deploy.remote import CommandFailed, Result
 
 COMMIT = "c0ffee" * 7
 HEALTHY = Result(0, 'healthy: /ping answered "pong"', "")
+PUBLIC_OK = "the public side answers: / (browser and curl), /assets/a-1.js, /ping through nginx"
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Fleet:
 DEFAULTS = {
     "checking free space": Result(0, "99999999\n", ""),
     "health gate": HEALTHY,
+    "public check": Result(0, PUBLIC_OK, ""),
 }
 
 

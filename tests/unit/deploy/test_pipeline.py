@@ -4,6 +4,7 @@ tmp_path, and the journal is kept in memory. No sshd, nginx or supervisord."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import pytest
@@ -17,6 +18,7 @@ from rxpanel.deploy.commands import (
     release,
     shared,
     snapshot,
+    standby,
     supervisor,
 )
 from rxpanel.deploy.plan import AppSettings, Plan, ReleaseInfo, TargetPlan
@@ -109,6 +111,7 @@ DEPLOY_TRACE = [
     "unpacking frontend.zip",
     "put /srv/rxpanel/demo/tmp/site.conf",
     "switching nginx",
+    "public check",
     "finishing (standby, retention)",
     "releasing the lock",
 ]
@@ -136,6 +139,7 @@ def test_the_recipes_are_lists_of_named_steps():
         "health gate",
         "upload frontend",
         "switch",
+        "public check",
         "finish",
     ]
     assert engine.ROLLBACK.names() == [
@@ -145,6 +149,7 @@ def test_the_recipes_are_lists_of_named_steps():
         "start",
         "health gate",
         "switch",
+        "public check",
         "finish",
     ]
 
@@ -179,6 +184,7 @@ def test_a_deploy(tmp_path):
         "health gate",
         "upload frontend",
         "switch",
+        "public check",
         "finish",
     ]
     assert "build" in steps
@@ -219,6 +225,7 @@ def test_a_kept_build_goes_live_again_without_build_or_upload(tmp_path):
         "health gate",
         "put /srv/rxpanel/demo/tmp/site.conf",
         "switching nginx",
+        "public check",
         "finishing (standby, retention)",
         "releasing the lock",
     ]
@@ -241,6 +248,7 @@ def test_a_rollback_to_the_warm_standby(tmp_path):
         "health gate",  # warm, not restarted, gated all the same
         "put /srv/rxpanel/demo/tmp/site.conf",
         "switching nginx",
+        "public check",
         "finishing (standby, retention)",
         "releasing the lock",
     ]
@@ -257,7 +265,9 @@ def test_a_rollback_to_a_release_no_server_holds(tmp_path):
     fleet, journal = Fleet(), MemoryJournal()
     fleet.answers[("web1", "check release")] = Result(1, "", "")
     with pytest.raises(engine.DeployFailed, match=f"release {R0} is not on web1"):
-        execute(plan(kind="rollback", rollback_to=RELEASES[0]), fleet, FakeBuilder(tmp_path), journal)
+        execute(
+            plan(kind="rollback", rollback_to=RELEASES[0]), fleet, FakeBuilder(tmp_path), journal
+        )
     assert trace(fleet, "web1") == ["taking the app lock", "check release", "releasing the lock"]
     assert journal.of("releases_removed") == [([R0],)]
 
@@ -410,4 +420,118 @@ def test_every_server_links_the_found_and_declared_paths_before_migrating(tmp_pa
     assert labels.index("snapshotting the database") + 1 == labels.index("reflex db migrate")
     assert fleet.sent("web2", "snapshotting the database") == []
     text = journal.text()
-    assert "[web1] kept in /srv/rxpanel/demo/shared: reflex.db, notes.db, uploaded_files/, media/" in text
+    assert (
+        "[web1] kept in /srv/rxpanel/demo/shared: reflex.db, notes.db, uploaded_files/, media/"
+        in text
+    )
+
+
+# -- the public check: nginx asked for the app after the switch ------------------------
+
+FAILED_PUBLIC = Result(
+    1, "/ answered 418 without a page to a browser; /ping through nginx answered 418 ''\n", ""
+)
+
+
+def test_the_public_check_asks_nginx_for_the_apps_url(tmp_path):
+    from rxpanel.deploy.commands import public
+
+    fleet, journal = Fleet(), MemoryJournal()
+    execute(plan(), fleet, FakeBuilder(tmp_path), journal)
+    assert fleet.sent("web1", "public check") == [public.public_check("http://demo.example")]
+    assert ("public check", "ok") in journal.steps
+    assert (
+        "the public side answers: / (browser and curl), /assets/a-1.js, /ping through nginx"
+        in journal.text()
+    )
+
+
+def test_a_failed_public_check_switches_back_to_the_release_before(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    fleet.answers[("web1", "public check")] = FAILED_PUBLIC
+    with pytest.raises(engine.DeployFailed) as failed:
+        execute(plan(), fleet, FakeBuilder(tmp_path), journal)
+
+    reason = (
+        "the public side failed after the switch: / answered 418 without a page to a browser; "
+        "/ping through nginx answered 418 ''"
+    )
+    assert str(failed.value) == f"{reason}; switched back to release {R1}"
+    after = fleet.labels("web1")[fleet.labels("web1").index("public check") + 1 :]
+    assert after == [
+        "restoring the previous site",
+        "restoring current",
+        "cleanup",
+        "cleanup",
+        "releasing the lock",
+    ]
+    assert fleet.sent("web1", "restoring the previous site") == [nginx.restore_site(LAYOUT)]
+    assert fleet.sent("web1", "restoring current") == [release.activate(LAYOUT, R1, "blue")]
+    assert fleet.sent("web1", "cleanup") == [
+        standby.clear(LAYOUT),
+        supervisor.stop(LAYOUT, "green"),
+    ]
+    assert "cleaned up: the previous release keeps serving" in journal.text()
+    assert "finishing (standby, retention)" not in fleet.labels("web1")
+    assert journal.of("went_live") == [(NEW, "green"), (R1, "blue")]
+    assert journal.of("release_status")[-1] == (NEW, "bad", reason)
+    assert ("public check", "failed") in journal.steps
+
+
+def test_one_servers_failed_public_check_switches_the_whole_fleet_back(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    fleet.answers[("web2", "public check")] = FAILED_PUBLIC
+    with pytest.raises(engine.DeployFailed) as failed:
+        execute(plan(("web1", "web2")), fleet, FakeBuilder(tmp_path), journal)
+    assert str(failed.value).startswith(
+        "the public side failed after the switch: the public check failed on 1 of 2 servers "
+        "(web1: ok; web2: / answered 418"
+    )
+    assert str(failed.value).endswith(f"; switched back to release {R1}")
+    for server in ("web1", "web2"):
+        assert fleet.sent(server, "restoring current") == [release.activate(LAYOUT, R1, "blue")]
+        assert fleet.sent(server, "cleanup") == [
+            standby.clear(LAYOUT),
+            supervisor.stop(LAYOUT, "green"),
+        ]
+        assert f"[{server}] switched back to the previous site" in journal.text()
+    assert journal.of("went_live") == [(NEW, "green"), (R1, "blue")]
+
+
+def test_a_first_deploy_has_nothing_to_switch_back_to(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    fleet.answers[("web1", "public check")] = FAILED_PUBLIC
+    app = dataclasses.replace(plan().app, live_color=None, current_release_id=None)
+    first = plan(app=app, releases=())
+    with pytest.raises(
+        engine.DeployFailed, match="; there is no previous release to switch back to$"
+    ):
+        execute(first, fleet, FakeBuilder(tmp_path), journal)
+    assert "restoring the previous site" not in fleet.labels("web1")
+    assert journal.of("went_live") == [(NEW, "blue")]
+
+
+def test_a_rollback_whose_public_side_fails_goes_back_to_what_served(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    fleet.answers[("web1", "public check")] = FAILED_PUBLIC
+    p = plan(kind="rollback", rollback_to=RELEASES[0])
+    with pytest.raises(engine.DeployFailed, match=f"; switched back to release {R1}$"):
+        execute(p, fleet, FakeBuilder(tmp_path), journal)
+    assert fleet.sent("web1", "restoring current") == [release.activate(LAYOUT, R1, "blue")]
+    assert journal.of("went_live") == [(R0, "green"), (R1, "blue")]
+
+
+def test_a_kept_build_redeployed_goes_back_to_its_old_colour_and_stays_good(tmp_path):
+    """The same release on the other colour: back to the colour that served it."""
+    fleet, journal = Fleet(), MemoryJournal()
+    fleet.answers[("web1", "public check")] = FAILED_PUBLIC
+    live = ReleaseInfo(R1, COMMIT, "live", "h1", "k1")
+    with pytest.raises(engine.DeployFailed, match=f"; switched back to release {R1}$"):
+        execute(plan(reusable=lambda key: live), fleet, FakeBuilder(tmp_path), journal)
+    assert fleet.sent("web1", "restoring current") == [release.activate(LAYOUT, R1, "blue")]
+    assert fleet.sent("web1", "cleanup") == [
+        standby.clear(LAYOUT),
+        supervisor.stop(LAYOUT, "green"),
+    ]
+    assert journal.of("went_live") == [(R1, "green"), (R1, "blue")]
+    assert (R1, "bad") not in [s[:2] for s in journal.of("release_status")]

@@ -1,0 +1,101 @@
+"""The public side through the real nginx of the sandbox: what each client gets
+for the pages of a deployed Reflex app; and a deploy whose site nginx does not
+serve (while `nginx -t` passes) is switched back after the switch."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import AppRepo, free_port, get
+
+pytestmark = pytest.mark.integration
+
+BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+CURL = {"Accept": "*/*"}
+
+
+class Site:
+    def __init__(self, cli, sandbox, repo: AppRepo, url: str):
+        self.cli, self.sandbox, self.repo, self.url = cli, sandbox, repo, url
+
+    def version(self) -> str:
+        return get(f"{self.url}/api/version").json()["version"]
+
+    def page_version(self) -> str:
+        html = get(f"{self.url}/", headers=BROWSER).text
+        return html.split("sample ", 1)[1].split("<", 1)[0] if "sample " in html else ""
+
+    def reload_nginx(self) -> None:
+        subprocess.run([*self.sandbox.nginx_cmd.split(), "-s", "reload"], check=True)
+
+
+@pytest.fixture(scope="module")
+def site(cli, sandbox, sandbox_server, tmp_path_factory) -> Site:
+    repo = AppRepo(tmp_path_factory.mktemp("repo") / "sampleapp")
+    url = f"http://127.0.0.1:{free_port()}"
+    cli.ok(
+        "app",
+        "add",
+        "pub",
+        "--server",
+        sandbox_server,
+        "--source",
+        str(repo.path),
+        "--url",
+        url,
+        "--health-timeout",
+        "20",
+    )
+    return Site(cli, sandbox, repo, url)
+
+
+def test_every_client_gets_the_page_and_nothing_answers_418(site):
+    result = site.cli("deploy", "pub")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "✓ public check (" in result.stdout
+    assert "the public side answers: / (browser and curl)" in result.stdout
+
+    for headers in (BROWSER, CURL, {}):
+        page = get(f"{site.url}/", headers=headers)
+        assert page.status_code == 200, headers
+        assert "<html" in page.text.lower()
+    missing_for_curl = get(f"{site.url}/no/such/route", headers=CURL)
+    assert missing_for_curl.status_code == 404
+    assert "<html" in missing_for_curl.text.lower()  # the app's 404 page
+    missing_for_browser = get(f"{site.url}/no/such/route", headers=BROWSER)
+    assert missing_for_browser.status_code == 200  # the SPA fallback routes it client-side
+    assert get(f"{site.url}/ping").json() == "pong"
+    assert get(f"{site.url}/api/version", headers=BROWSER).json()["version"] == site.version()
+    for path in ("/", "/no/such/route", "/about", "/api/nothing"):
+        for headers in (BROWSER, CURL):
+            assert get(f"{site.url}{path}", headers=headers).status_code != 418, (path, headers)
+
+
+def test_a_site_nginx_does_not_serve_is_switched_back(site):
+    before = site.version()
+    live = [r for r in site.cli.json("releases", "pub") if r["current"]][0]
+    # A server block that comes first for the same address and name: `nginx -t`
+    # only warns (conflicting server name), and after the reload every request
+    # gets 418 instead of the app.
+    port = site.url.rsplit(":", 1)[1]
+    shadow = Path(site.sandbox.nginx_conf_dir) / "aa-shadow.conf"
+    shadow.write_text(f"server {{ listen 127.0.0.1:{port}; server_name 127.0.0.1; return 418; }}\n")
+    try:
+        site.repo.set_version("v2-shadowed")
+        result = site.cli("deploy", "pub")
+        assert result.returncode == 1, result.stdout + result.stderr
+        reason = site.cli.json("deployments", "pub")[0]["reason"]
+        assert reason.startswith("the public side failed after the switch: / answered 418"), reason
+        assert reason.endswith(f"; switched back to release {live['id']}"), reason
+        assert "switched back to the previous site" in result.stdout
+    finally:
+        shadow.unlink()
+        site.reload_nginx()
+    assert site.version() == before
+    assert site.page_version() == before
+    releases = site.cli.json("releases", "pub")
+    assert releases[0]["status"] == "bad"
+    assert [r for r in releases if r["current"]][0]["id"] == live["id"]
