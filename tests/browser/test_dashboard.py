@@ -24,7 +24,7 @@ pytestmark = pytest.mark.browser
 
 APP = "webshop"
 SECRET = "br0wser-s3cret-7f3a9c"
-CHECK_ITEMS = 7
+CHECK_ITEMS = 8  # deploy.commands.check.items: SSH login ... nginx can read the deploy root ...
 FINAL = re.compile(r"^(success|failed|superseded|interrupted|cancelled)$")
 COLD_BUILD = 300_000  # ms: the first deploy builds from scratch
 DEPLOY = 180_000  # ms: later deploys reuse the workspace and the venvs

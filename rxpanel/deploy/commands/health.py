@@ -8,13 +8,16 @@ from rxpanel.deploy.commands.base import AppLayout, q
 # A crash at start shows in supervisor's status; asking costs a supervisorctl
 # start-up (~0.15 CPU s), so it is asked every 2 s and only while the port is
 # silent: a healthy start answers within about a second and never asks.
+# A process that dies after supervisor's startsecs counts as started and is
+# restarted at once (autorestart), so a sample may only ever see RUNNING: a new
+# pid, or STARTING after a pid was seen, is a crash as well.
 GATE = r"""
 import subprocess, sys, time, urllib.error, urllib.request
 port, path, timeout = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
 status_cmd = sys.argv[4:]
 url = "http://127.0.0.1:%d%s" % (port, path)
 started = time.monotonic()
-deadline, last, next_status = started + timeout, "no answer yet", started + 2
+deadline, last, next_status, pid = started + timeout, "no answer yet", started + 2, None
 while time.monotonic() < deadline:
     try:
         with urllib.request.urlopen(url, timeout=3) as r:
@@ -30,9 +33,14 @@ while time.monotonic() < deadline:
         if status_cmd and time.monotonic() >= next_status:
             next_status = time.monotonic() + 2
             out = subprocess.run(status_cmd, capture_output=True, text=True).stdout
-            if any(s in out for s in ("FATAL", "BACKOFF", "EXITED")):
-                print("the app process crashed at start: %s" % " ".join(out.split()[:2]))
+            words = out.replace(",", " ").split()
+            seen = words[words.index("pid") + 1] if "pid" in words[:-1] else None
+            restarted = pid is not None and (seen != pid or "STARTING" in words)
+            if restarted or any(s in out for s in ("FATAL", "BACKOFF", "EXITED")):
+                state = "restarted" if restarted and "STARTING" not in words else words[1]
+                print("the app process crashed at start: %s %s" % (words[0], state))
                 sys.exit(1)
+            pid = seen or pid
     time.sleep(0.05)
 print("not healthy after %gs: %s %s" % (timeout, path, last))
 sys.exit(1)

@@ -139,7 +139,11 @@ printf '%s\\n' "supervisorctl $*" >> {calls}
 case " $* " in
 *" start "*) printf '%s\\n' "${{SUP_START_OUT:-started}}";;
 *" update "*) [ -z "${{SUP_UPDATE_OUT:-}}" ] || printf '%s\\n' "$SUP_UPDATE_OUT";;
-*" status "*) printf '%s\\n' "${{SUP_STATUS:-}}";;
+*" status "*)
+    if [ -n "${{SUP_STATUS_SEQ:-}}" ]; then  # one line a call, the last one repeats
+        head -n 1 "$SUP_STATUS_SEQ"
+        [ "$(wc -l < "$SUP_STATUS_SEQ")" -le 1 ] || sed -i 1d "$SUP_STATUS_SEQ"
+    else printf '%s\\n' "${{SUP_STATUS:-}}"; fi;;
 *" pid "*) printf '%s\\n' "${{SUP_PID:-4242}}";;
 esac
 exit 0

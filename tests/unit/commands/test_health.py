@@ -126,3 +126,34 @@ def test_gate_notices_a_crashed_program(world):
     assert result.stdout == "the app process crashed at start: rxpanel-demo-green FATAL\n"
     assert time.monotonic() - started < 5
     assert world.calls() == ["supervisorctl -c /x/s.conf status rxpanel-demo-green"]
+
+
+def test_gate_notices_a_program_restarted_by_supervisor(world, tmp_path):
+    # it died after startsecs, so supervisor counted it as started and restarted it:
+    # every sample says RUNNING, but the pid changed
+    seq = tmp_path / "status"
+    seq.write_text(
+        "rxpanel-demo-green  RUNNING  pid 101, uptime 0:00:02\n"
+        "rxpanel-demo-green  RUNNING  pid 102, uptime 0:00:01\n"
+    )
+    started = time.monotonic()
+    result = world.run(
+        health.gate(world.app, "green", free_port(), "/ping", 10), SUP_STATUS_SEQ=str(seq)
+    )
+    assert result.returncode == 1
+    assert result.stdout == "the app process crashed at start: rxpanel-demo-green restarted\n"
+    assert time.monotonic() - started < 8
+
+
+def test_gate_waits_for_a_program_that_keeps_its_pid(world, tmp_path):
+    seq = tmp_path / "status"
+    seq.write_text(
+        "rxpanel-demo-green  STARTING\n"
+        "rxpanel-demo-green  RUNNING  pid 101, uptime 0:00:02\n"
+    )
+    result = world.run(
+        health.gate(world.app, "green", free_port(), "/ping", 4.5), SUP_STATUS_SEQ=str(seq)
+    )
+    assert result.returncode == 1
+    assert result.stdout.startswith("not healthy after 4.5s: /ping no answer")
+
