@@ -5,6 +5,7 @@ serve (while `nginx -t` passes) is switched back after the switch."""
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,13 @@ class Site:
         return html.split("sample ", 1)[1].split("<", 1)[0] if "sample " in html else ""
 
     def reload_nginx(self) -> None:
+        """Reload and wait until the new workers answer: `nginx -s reload` only signals
+        the master, and the old workers (with the shadow's 418) serve a moment longer."""
         subprocess.run([*self.sandbox.nginx_cmd.split(), "-s", "reload"], check=True)
+        deadline = time.monotonic() + 10
+        while get(f"{self.url}/api/version").status_code == 418:
+            assert time.monotonic() < deadline, "nginx still serves the shadow after 10 s"
+            time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")
