@@ -130,7 +130,8 @@ def test_uptime_and_latency(app):
 
 
 def test_rollup_and_prune_keep_the_database_bounded(app):
-    now = utcnow()
+    # mid-hour, so the four checks of one moment (minutes apart) fall in one hourly rollup
+    now = utcnow().replace(minute=30, second=0, microsecond=0)
     with db.session() as s:
         for days in (10, 3, 0.1):
             for i in range(4):
