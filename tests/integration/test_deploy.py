@@ -237,12 +237,6 @@ def test_build_error_keeps_the_old_release(story):
     story.repo.git("revert", "--no-edit", "HEAD")
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="open: after the issue-10/11 merges the crashing backend keeps its process alive "
-    "without opening the port, so the gate ends 'not healthy after 20s' instead of "
-    "'crashed at start' (the old release still serves); see the closing note",
-)
 def test_crash_at_start_keeps_the_old_release(story):
     live = story.site_conf()
     story.repo.set_version("v4-crash", CRASH_AT_START)

@@ -30,13 +30,22 @@ class Site:
         return html.split("sample ", 1)[1].split("<", 1)[0] if "sample " in html else ""
 
     def reload_nginx(self) -> None:
-        """Reload and wait until the new workers answer: `nginx -s reload` only signals
-        the master, and the old workers (with the shadow's 418) serve a moment longer."""
+        """Reload and wait until the workers of before are gone: `nginx -s reload` only
+        signals the master, and until an old worker takes the signal it still accepts
+        connections and serves the shadow's 418 (with an empty body), even after a new
+        worker has answered once."""
+        master = Path(self.sandbox.path("nginx", "nginx.pid")).read_text().strip()
+        old = workers(master)
         subprocess.run([*self.sandbox.nginx_cmd.split(), "-s", "reload"], check=True)
-        deadline = time.monotonic() + 10
-        while get(f"{self.url}/api/version").status_code == 418:
-            assert time.monotonic() < deadline, "nginx still serves the shadow after 10 s"
+        deadline = time.monotonic() + 15
+        while old & workers(master) or get(f"{self.url}/api/version").status_code == 418:
+            assert time.monotonic() < deadline, "nginx's old workers still serve after 15 s"
             time.sleep(0.1)
+
+
+def workers(master: str) -> set[str]:
+    children = Path(f"/proc/{master}/task/{master}/children")
+    return set(children.read_text().split()) if children.exists() else set()
 
 
 @pytest.fixture(scope="module")

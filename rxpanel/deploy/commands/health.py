@@ -10,12 +10,23 @@ from rxpanel.deploy.commands.base import AppLayout, q
 # silent: a healthy start answers within about a second and never asks.
 # A process that dies after supervisor's startsecs counts as started and is
 # restarted at once (autorestart), so a sample may only ever see RUNNING: a new
-# pid, or STARTING after a pid was seen, is a crash as well.
+# pid, STARTING after a pid was seen, or an uptime shorter than the gate has
+# been waiting (the first sample may have caught it STARTING, with no pid) is a
+# crash as well.
 GATE = r"""
 import subprocess, sys, time, urllib.error, urllib.request
 port, path, timeout = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
 status_cmd = sys.argv[4:]
 url = "http://127.0.0.1:%d%s" % (port, path)
+
+def uptime(words):
+    # "uptime 0:01:02" -> 62; "uptime 1 day, 0:01:02" is long enough: None
+    if "uptime" not in words[:-1] or "day" in words or "days" in words:
+        return None
+    h, _, rest = words[words.index("uptime") + 1].partition(":")
+    m, _, sec = rest.partition(":")
+    return int(h) * 3600 + int(m) * 60 + int(sec) if (h + m + sec).isdigit() else None
+
 started = time.monotonic()
 deadline, last, next_status, pid = started + timeout, "no answer yet", started + 2, None
 while time.monotonic() < deadline:
@@ -35,7 +46,9 @@ while time.monotonic() < deadline:
             out = subprocess.run(status_cmd, capture_output=True, text=True).stdout
             words = out.replace(",", " ").split()
             seen = words[words.index("pid") + 1] if "pid" in words[:-1] else None
+            up = uptime(words)
             restarted = pid is not None and (seen != pid or "STARTING" in words)
+            restarted = restarted or (up is not None and up + 3 < time.monotonic() - started)
             if restarted or any(s in out for s in ("FATAL", "BACKOFF", "EXITED")):
                 state = "restarted" if restarted and "STARTING" not in words else words[1]
                 print("the app process crashed at start: %s %s" % (words[0], state))

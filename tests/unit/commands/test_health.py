@@ -145,15 +145,28 @@ def test_gate_notices_a_program_restarted_by_supervisor(world, tmp_path):
     assert time.monotonic() - started < 8
 
 
+def test_gate_notices_a_restart_it_first_saw_starting(world, tmp_path):
+    # the first sample caught it STARTING (no pid); every later one says RUNNING with
+    # a new pid each time it could have been seen, but only its uptime gives it away
+    seq = tmp_path / "status"
+    seq.write_text("rxpanel-demo-green  STARTING\n" "rxpanel-demo-green  RUNNING  pid 101, uptime 0:00:00\n")
+    result = world.run(
+        health.gate(world.app, "green", free_port(), "/ping", 10), SUP_STATUS_SEQ=str(seq)
+    )
+    assert result.returncode == 1
+    assert result.stdout == "the app process crashed at start: rxpanel-demo-green restarted\n"
+
+
 def test_gate_waits_for_a_program_that_keeps_its_pid(world, tmp_path):
     seq = tmp_path / "status"
     seq.write_text(
         "rxpanel-demo-green  STARTING\n"
         "rxpanel-demo-green  RUNNING  pid 101, uptime 0:00:02\n"
+        "rxpanel-demo-green  RUNNING  pid 101, uptime 1 day, 0:00:04\n"
     )
     result = world.run(
-        health.gate(world.app, "green", free_port(), "/ping", 4.5), SUP_STATUS_SEQ=str(seq)
+        health.gate(world.app, "green", free_port(), "/ping", 6.5), SUP_STATUS_SEQ=str(seq)
     )
     assert result.returncode == 1
-    assert result.stdout.startswith("not healthy after 4.5s: /ping no answer")
+    assert result.stdout.startswith("not healthy after 6.5s: /ping no answer")
 
