@@ -9,19 +9,21 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rxpanel import settings
-from rxpanel.deploy import sqlite_paths
-from rxpanel.deploy.build_reason import failure_reason
-from rxpanel.secrets import redact
+from packaging.version import Version
 
-BUILD_FORMAT = "2"  # bump when the export command or its settings change
+from rxpanel import settings
+from rxpanel.deploy import resolve, sqlite_paths
+from rxpanel.deploy.local import BuildError, Log
+from rxpanel.deploy.local import clean_env as _clean_env
+from rxpanel.deploy.local import run as _run
+from rxpanel.deploy.templates.release import bare_names
+
+BUILD_FORMAT = "3"  # bump when the export command or its settings change
 KEEP_CACHED_BUILDS = 8
 COPY_IGNORE = shutil.ignore_patterns(".web", ".states", ".venv", "__pycache__", "*.pyc", ".git")
 KEEP_IN_WORKSPACE = (".web", ".states", "reflex.lock")  # build caches between exports
@@ -30,12 +32,6 @@ STALE_BACKEND_FILES = tuple(
     for name in ("stateful_pages.json", "bundled_libraries.json", "upload_is_used")
 )
 
-Log = Callable[[str], None]
-
-
-class BuildError(RuntimeError):
-    pass
-
 
 @dataclass
 class Source:
@@ -43,12 +39,24 @@ class Source:
 
     path: Path
     commit: str
-    requirements: bytes
+    requirements: bytes  # the resolved set, every package pinned (resolve.py)
     sqlite_files: tuple[str, ...] = ()  # relative SQLite files of its rxconfig.py
+    reflex: Version | None = None  # the Reflex version it resolved to
 
     @property
     def req_hash(self) -> str:
         return requirements_hash(self.requirements)
+
+    @property
+    def needs_bun(self) -> bool:
+        """Before 0.8.7, Reflex installs bun at every export even with
+        REFLEX_USE_NPM set, downloading it unless one is on PATH."""
+        return self.reflex is not None and self.reflex < Version("0.8.7")
+
+    @property
+    def bare_env(self) -> bool:
+        """Reflex up to 0.7.12 reads API_URL, DB_URL... without the REFLEX_ prefix."""
+        return self.reflex is not None and self.reflex < Version("0.7.13")
 
 
 @dataclass
@@ -85,57 +93,9 @@ def workspace(app: str) -> Path:
     return settings.get().builds_dir / app
 
 
-def _run(
-    argv: list[str],
-    *,
-    cwd: Path | None = None,
-    env: dict | None = None,
-    log: Log | None = None,
-    secrets: list[str] = (),
-    timeout: float = 600,
-    what: str = "",
-) -> str:
-    """Run a local program; stream its output lines to log; raise BuildError on failure."""
-    proc = subprocess.Popen(
-        argv,
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        errors="replace",
-    )
-    out: list[str] = []
-    deadline = time.monotonic() + timeout
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        line = redact(line.rstrip(), secrets)
-        out.append(line)
-        if log:
-            log(line)
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise BuildError(f"{what or argv[0]} did not finish within {timeout:g} s")
-    code = proc.wait()
-    if code:
-        tail = failure_reason(out)
-        raise BuildError(f"{what or argv[0]} failed (exit {code}){': ' + tail if tail else ''}")
-    return "\n".join(out)
-
-
 def _git(*args: str, cwd: Path | None = None, log: Log | None = None, what: str = "git") -> str:
     env = {**_clean_env(), "GIT_TERMINAL_PROMPT": "0"}
     return _run(["git", *args], cwd=cwd, env=env, log=log, what=what).strip()
-
-
-def _clean_env() -> dict[str, str]:
-    """The panel's environment minus its own secrets, its venv, and Reflex's
-    settings for the panel itself: inside `reflex run`, the process carries
-    __REFLEX_SKIP_COMPILE and friends, which would make the app's export skip
-    its compile. The export sets the Reflex variables it needs."""
-    drop = ("RXPANEL_", "VIRTUAL_ENV", "PYTHONHOME", "PYTHONPATH", "REFLEX_", "__REFLEX_")
-    return {k: v for k, v in os.environ.items() if not k.startswith(drop)}
 
 
 def is_git_source(source: str) -> bool:
@@ -193,16 +153,26 @@ def checkout(app: str, source: str, branch: str, ref: str | None, log: Log) -> S
         shutil.copytree(root, src, ignore=COPY_IGNORE, dirs_exist_ok=True, symlinks=True)
         commit = "dir-" + _tree_hash(src)
         log(f"copied {source} ({commit})")
-    req = src / "requirements.txt"
-    if not req.is_file():
-        raise BuildError("the source has no requirements.txt (a Reflex app needs one)")
     if not (src / "rxconfig.py").is_file():
-        raise BuildError("the source has no rxconfig.py: is it a Reflex app?")
+        raise BuildError(
+            "the source has no rxconfig.py: is it a Reflex app? "
+            "(set the app's source to the directory that holds rxconfig.py)"
+        )
+    try:
+        pinned = resolve.resolve(
+            src,
+            workspace(app) / "resolved",
+            lambda argv, cwd, what: _run(argv, cwd=cwd, env=_clean_env(), what=what),
+            log,
+        )
+    except resolve.ResolveError as e:
+        raise BuildError(str(e)) from None
     return Source(
         path=src,
         commit=commit,
-        requirements=req.read_bytes(),
+        requirements=pinned.requirements,
         sqlite_files=sqlite_paths.sqlite_files(src),
+        reflex=pinned.reflex,
     )
 
 
@@ -275,8 +245,48 @@ def ensure_build_venv(source: Source, log: Log) -> Path:
         timeout=1200,
         what="installing the app's requirements into the build venv",
     )
+    if source.needs_bun:
+        _install_bun(tmp, env, log)
     tmp.rename(venv)
     return venv
+
+
+def _install_bun(venv: Path, env: dict[str, str], log: Log) -> None:
+    """The bun this Reflex asks for, from npm's registry (its own installer comes
+    from GitHub, which a build host may not reach), on the venv's PATH."""
+    version = (
+        _run(
+            [
+                str(venv / "bin" / "python"),
+                "-c",
+                "from reflex.constants import Bun; print(Bun.VERSION)",
+            ],
+            env=env,
+            what="asking Reflex which bun it needs",
+        )
+        .strip()
+        .splitlines()[-1]
+    )
+    log(f"this Reflex needs bun {version}: installing it from npm")
+    prefix = venv / "opt-bun"
+    _run(
+        [
+            str(venv / "bin" / "npm"),
+            "install",
+            "--prefix",
+            str(prefix),
+            "--no-audit",
+            "--no-fund",
+            "--loglevel",
+            "error",
+            f"bun@{version}",
+        ],
+        env={**env, "PATH": f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"},
+        log=log,
+        timeout=900,
+        what=f"installing bun {version} from npm",
+    )
+    (venv / "bin" / "bun").symlink_to(prefix / "node_modules" / "bun" / "bin" / "bun.exe")
 
 
 def export(
@@ -310,9 +320,14 @@ def export(
         "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
         "VIRTUAL_ENV": str(venv),
         "REFLEX_API_URL": url,
-        "REFLEX_USE_NPM": "1",
         "REFLEX_TELEMETRY_ENABLED": "false",
     }
+    # Before 0.8.7 bun must be there anyway, and it installs the peer dependencies
+    # that 0.7's `npm install --legacy-peer-deps` leaves out.
+    if not source.needs_bun:
+        run_env["REFLEX_USE_NPM"] = "1"
+    if source.bare_env:
+        run_env = {**bare_names(run_env), **run_env, "API_URL": url}
     # What the last compile left for the backend (the routes with state, the bundled
     # libraries) may not hold for this commit: without it, the backend works them out.
     for stale in STALE_BACKEND_FILES:

@@ -124,7 +124,9 @@ server {{
         error_page 404 = @missing;
     }}
 
-    # A browser navigating to a client-side route gets the SPA fallback (200);
+    # A browser navigating to a client-side route gets the SPA fallback (200):
+    # React Router's __spa-fallback.html (Reflex 0.8+), or Next.js's 404.html
+    # (0.7), whose client-side routing renders dynamic routes;
     # other clients get the app's 404 page with status 404. Both end here, in
     # files only: never back to the backend, so no loop and no made-up status.
     location @missing {{
@@ -136,7 +138,7 @@ server {{
 
     location = /__rxpanel_spa {{
         internal;
-        try_files /__spa-fallback.html /index.html =404;
+        try_files /__spa-fallback.html /404.html /index.html =404;
     }}
 
     location = /__rxpanel_404 {{
@@ -381,6 +383,22 @@ def test_env_file():
 def test_env_file_url_wins_over_the_app_env():
     text = render_env_file({"REFLEX_API_URL": "http://wrong", "A": "1"}, "http://right")
     assert text == "REFLEX_API_URL=http://right\nA=1\nREFLEX_DEPLOY_URL=http://right\n"
+
+
+def test_env_file_for_reflex_0_7_12_names_the_settings_bare_too():
+    # Reflex up to 0.7.12 reads API_URL, DB_URL... only; the app's own bare names
+    # win, except the URL
+    text = render_env_file(
+        {"API_URL": "http://wrong", "DB_URL": "sqlite:///mine.db", "B": "2"},
+        "http://right",
+        {"REFLEX_DB_URL": "sqlite:////s/reflex.db"},
+        bare=True,
+    )
+    assert text == (
+        "DB_URL=sqlite:///mine.db\nAPI_URL=http://right\nDEPLOY_URL=http://right\n"
+        "REFLEX_DB_URL=sqlite:////s/reflex.db\nB=2\n"
+        "REFLEX_API_URL=http://right\nREFLEX_DEPLOY_URL=http://right\n"
+    )
 
 
 ENV_VALUES = [

@@ -68,6 +68,7 @@ def upload_backend(run: Run) -> None:
         commit=source.commit,
         build=run.key,
         requirements=source.req_hash,
+        reflex=str(source.reflex or ""),
         url=app.url,
         deployment=run.plan.deployment_id,
         shared=list(paths_of(run)),
@@ -79,7 +80,11 @@ def upload_backend(run: Run) -> None:
         with run.log.step(f"upload backend{t.suffix}"):
             send_zip(run, t, backend_zip, lambda z: release.unpack_backend(t.layout, rel.id, z))
             files = [
-                (render_env_file(env, app.url, env_defaults(t)), f"{rel_dir}/env", 0o600),
+                (
+                    render_env_file(env, app.url, env_defaults(t), bare=source.bare_env),
+                    f"{rel_dir}/env",
+                    0o600,
+                ),
                 (
                     render_run_script(
                         app=app.name,

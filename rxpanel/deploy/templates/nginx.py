@@ -80,7 +80,9 @@ server {{
         error_page 404 = @missing;
     }}
 
-    # A browser navigating to a client-side route gets the SPA fallback (200);
+    # A browser navigating to a client-side route gets the SPA fallback (200):
+    # React Router's __spa-fallback.html (Reflex 0.8+), or Next.js's 404.html
+    # (0.7), whose client-side routing renders dynamic routes;
     # other clients get the app's 404 page with status 404. Both end here, in
     # files only: never back to the backend, so no loop and no made-up status.
     location @missing {{
@@ -92,7 +94,7 @@ server {{
 
     location = /__rxpanel_spa {{
         internal;
-        try_files /__spa-fallback.html /index.html =404;
+        try_files /__spa-fallback.html /404.html /index.html =404;
     }}
 
     location = /__rxpanel_404 {{
