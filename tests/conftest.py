@@ -66,11 +66,11 @@ class Cli:
 
 
 class AppRepo:
-    """A real git repository holding the sample Reflex app."""
+    """A real git repository holding the sample Reflex app (or another app's tree)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, template: Path = SAMPLE_APP):
         self.path = path
-        shutil.copytree(SAMPLE_APP, path, ignore=shutil.ignore_patterns(".web", "__pycache__"))
+        shutil.copytree(template, path, ignore=shutil.ignore_patterns(".web", "__pycache__"))
         self.git("init", "-q", "-b", "main")
         self.commit("v1")
 

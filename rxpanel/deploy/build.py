@@ -286,7 +286,10 @@ def _install_bun(venv: Path, env: dict[str, str], log: Log) -> None:
         timeout=900,
         what=f"installing bun {version} from npm",
     )
-    (venv / "bin" / "bun").symlink_to(prefix / "node_modules" / "bun" / "bin" / "bun.exe")
+    # relative: the venv is made under a temporary name and renamed when complete
+    (venv / "bin" / "bun").symlink_to(
+        Path("..") / "opt-bun" / "node_modules" / "bun" / "bin" / "bun.exe"
+    )
 
 
 def export(

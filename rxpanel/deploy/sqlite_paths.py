@@ -2,7 +2,8 @@
 without running it (a build must not execute the app to learn where it writes).
 
 Found: `db_url="sqlite:///x.db"` given to the Config call, or the default of
-`os.getenv("DB_URL", "sqlite:///x.db")` / `os.environ.get(...)` there; with no
+`os.getenv("DB_URL", "sqlite:///x.db")` / `os.environ.get(...)` there or in the
+module-level variable it names; with no
 db_url at all, Reflex's default `sqlite:///reflex.db` when the app uses rx.Model
 or rx.session. Only relative paths count: an absolute one is already outside the
 release, and a server database is not a file."""
@@ -52,11 +53,22 @@ def db_url_of(rxconfig: str) -> tuple[bool, str | None]:
         tree = ast.parse(rxconfig)
     except SyntaxError:
         return False, None
+    # db_url=database_url, with `database_url = os.getenv(...)` at module level
+    assigned = {
+        node.targets[0].id: node.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Name)
+    }
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and ast.unparse(node.func).endswith("Config"):
             for kw in node.keywords:
                 if kw.arg == "db_url":
-                    return True, _literal(kw.value)
+                    value = kw.value
+                    if isinstance(value, ast.Name) and value.id in assigned:
+                        value = assigned[value.id]
+                    return True, _literal(value)
     return False, None
 
 

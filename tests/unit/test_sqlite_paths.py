@@ -29,6 +29,19 @@ def test_rxconfig(tmp_path, extra, found):
     assert sqlite_files(tmp_path) == found
 
 
+def test_a_module_variable_named_as_db_url(tmp_path):
+    # reflex-dev/templates' customer_data_app
+    (tmp_path / "rxconfig.py").write_text(
+        'import os\nimport reflex as rx\n\ndatabase_url = os.getenv("DATABASE_URL", '
+        '"sqlite:///reflex.db")\n\nconfig = rx.Config(app_name="c", db_url=database_url)\n'
+    )
+    assert sqlite_files(tmp_path) == ("reflex.db",)
+    (tmp_path / "rxconfig.py").write_text(
+        'import reflex as rx\nconfig = rx.Config(app_name="c", db_url=elsewhere)\n'
+    )
+    assert sqlite_files(tmp_path) == ()  # not known statically
+
+
 def test_reflex_default_when_the_app_uses_models(tmp_path):
     (tmp_path / "rxconfig.py").write_text(CONFIG.format(extra=""))
     (tmp_path / "demo").mkdir()

@@ -308,6 +308,8 @@ set -a
 . /srv/rxpanel/demo/releases/{RID}/env
 set +a
 export HOME=/srv/rxpanel/demo/shared/home
+# Reflex starts its server by name (gunicorn, granian) from the venv
+PATH=/srv/rxpanel/demo/venvs/0123abcd/bin:$PATH
 exec /srv/rxpanel/demo/venvs/0123abcd/bin/reflex run --env prod --backend-only --backend-host 127.0.0.1 --backend-port "$1"
 """
     )

@@ -14,6 +14,8 @@ set -a
 . {env}
 set +a
 export HOME={home}
+# Reflex starts its server by name (gunicorn, granian) from the venv
+PATH={bin}:$PATH
 exec {reflex} run --env prod --backend-only --backend-host 127.0.0.1 --backend-port "$1"
 """
 
@@ -26,6 +28,7 @@ def render_run_script(*, app: str, release: str, release_dir: str, venv: str, ho
         env=shlex.quote(f"{release_dir}/env"),
         home=shlex.quote(home),
         reflex=shlex.quote(f"{venv}/bin/reflex"),
+        bin=shlex.quote(f"{venv}/bin"),
     )
 
 
