@@ -8,9 +8,11 @@ export REFLEX_USE_NPM := 1
 export REFLEX_TELEMETRY_ENABLED := false
 
 # Debian packages the integration and browser tests drive for real
-TEST_DEBS := openssh-server nginx supervisor git chromium python3-venv postgresql redis-server iproute2
+TEST_DEBS := openssh-server nginx supervisor git chromium python3-venv postgresql redis-server iproute2 bubblewrap
+# what the panel itself uses: git for sources, bubblewrap to jail builds
+RUN_DEBS  := git bubblewrap
 
-.PHONY: install run test test-deps lint clean
+.PHONY: install run run-deps test test-deps lint clean
 
 $(BIN)/.installed: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,8 +23,20 @@ $(BIN)/.installed: requirements.txt pyproject.toml
 install: $(BIN)/.installed
 	$(BIN)/rxpanel db upgrade
 
-run: install
+run: install run-deps
 	$(BIN)/reflex run --env prod
+
+# Not fatal: without bubblewrap the panel runs, and every build log says it is not jailed.
+run-deps:
+	@missing=""; for p in $(RUN_DEBS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO="sudo -n"; \
+	  ($$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing) \
+	    || echo "could not install$$missing: builds will run without a jail (see README, Security)"; \
+	fi
 
 test-deps:
 	@missing=""; for p in $(TEST_DEBS); do \

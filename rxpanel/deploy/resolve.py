@@ -27,6 +27,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from rxpanel.deploy.jail import python as jail_python
+
 # The window after a release in which its dependencies still fitted it (measured:
 # +7 to +14 days built every app of the corpus; see bench/COMPAT_FINDINGS.md).
 WINDOW = timedelta(days=14)
@@ -249,7 +251,7 @@ def resolve(src: Path, cache_dir: Path, run: Callable[..., str], log: Log) -> Re
                 "--no-header",
                 "--no-annotate",
                 "--python",
-                sys.executable,
+                jail_python(),
                 *chosen.args,
                 *constraints,
                 origin,
