@@ -5,7 +5,14 @@ server is touched, and write the audit log with the one Actor type."""
 
 from rxpanel.actions.actor import Actor, record
 from rxpanel.actions.apps import detach_server, remove_app
-from rxpanel.actions.deploys import Requested, recover, request_deploy, request_rollback, run_here
+from rxpanel.actions.deploys import (
+    Requested,
+    SchemaWarning,
+    recover,
+    request_deploy,
+    request_rollback,
+    run_here,
+)
 from rxpanel.actions.hooks import receive_push
 from rxpanel.actions.servers import check_server
 from rxpanel.actions.snapshots import list_snapshots, restore_snapshot
@@ -13,6 +20,7 @@ from rxpanel.actions.snapshots import list_snapshots, restore_snapshot
 __all__ = [
     "Actor",
     "Requested",
+    "SchemaWarning",
     "check_server",
     "detach_server",
     "list_snapshots",

@@ -187,4 +187,6 @@ def set_db_revision(app_id: int, server_id: int | None, revision: str) -> None:
 def db_revision(app_id: int) -> str | None:
     """Where the database of the app's primary (where migrations run) is, if known."""
     with db.session() as s:
-        return primary_row(s, app_id).db_revision
+        q = select(AppServer).where(AppServer.app_id == app_id, col(AppServer.primary))
+        found = s.exec(q).first()
+    return found.db_revision if found else None
