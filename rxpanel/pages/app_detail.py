@@ -10,6 +10,7 @@ from rxpanel.components.layout import page_header, section
 from rxpanel.components.log_view import log_view, step_chips
 from rxpanel.components.tables import data_table
 from rxpanel.pages.app_health import deliveries_card, health_card
+from rxpanel.pages.app_snapshots import snapshots_card
 from rxpanel.pages.registry import page
 from rxpanel.state.app_detail import AppDetailState as S
 
@@ -304,6 +305,7 @@ def app_page() -> rx.Component:
             deploy_card(),
             live_card(),
             releases_card(),
+            snapshots_card(),
             health_card(),
             history_card(),
             deliveries_card(),
