@@ -170,7 +170,14 @@ def app_deploy(caller: Caller, params: dict, data: dict):
 def app_rollback(caller: Caller, params: dict, data: dict):
     name = validate.slug(params["name"], "app name")
     to = _optional(data, "to")
-    return _queued(actions.request_rollback(name, caller.actor, to))
+    force = data.get("force", False)
+    if not isinstance(force, bool):
+        raise validate.ValidationError("force must be true or false")
+    try:
+        return _queued(actions.request_rollback(name, caller.actor, to, force=force))
+    except actions.SchemaWarning as e:  # 409, with the warning to show and how to go on
+        error = f'{e.warning}: send "force": true to roll back anyway'
+        return 409, {"error": error, "warning": e.warning}
 
 
 @route("/api/v1/deployments/{id:int}", "viewer")

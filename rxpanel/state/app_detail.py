@@ -34,6 +34,7 @@ class AppDetailState(LiveState, AuthState):
     steps: list[dict[str, str]] = []
     lines: list[dict[str, str]] = []
     confirm_release: str = ""  # a release id while the rollback dialog is open
+    confirm_schema: str = ""  # its schema note, shown in the dialog ("" when none)
     health: dict[str, str] = {}
     latency: list[dict[str, str | float]] = []
     incidents: list[dict[str, str]] = []
@@ -133,19 +134,22 @@ class AppDetailState(LiveState, AuthState):
     @authorized("deployer")
     def ask_rollback(self, release_id: str):
         self.confirm_release = release_id
+        row = next((r for r in self.releases if r["id"] == release_id), {})
+        self.confirm_schema = row.get("schema_note", "")
 
     @rx.event
     @authorized("viewer")
     def close_rollback(self, _open: bool = False):
-        self.confirm_release = ""
+        self.confirm_release, self.confirm_schema = "", ""
 
     @rx.event
     @authorized("deployer")
     def rollback(self):
         release_id, self.confirm_release = self.confirm_release, ""
+        seen, self.confirm_schema = self.confirm_schema, ""
         try:  # an empty id is refused, not taken as "the previous good one"
-            asked = actions.request_rollback(
-                self._name, current_actor(), validate.release_id(release_id)
+            asked = actions.request_rollback(  # the dialog showed a schema note: confirmed
+                self._name, current_actor(), validate.release_id(release_id), force=bool(seen)
             )
         except ServiceError as e:
             return rx.toast.error(str(e))
