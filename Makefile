@@ -10,6 +10,10 @@ export REFLEX_TELEMETRY_ENABLED := false
 # Debian packages the integration and browser tests drive for real
 TEST_DEBS := openssh-server nginx supervisor git chromium python3-venv postgresql redis-server iproute2
 
+# `make run` answers on this address and port only (RXPANEL_BIND=0.0.0.0: every interface)
+RXPANEL_BIND ?= 127.0.0.1
+RXPANEL_PORT ?= 3000
+
 .PHONY: install run test test-deps lint clean
 
 $(BIN)/.installed: requirements.txt pyproject.toml
@@ -21,8 +25,10 @@ $(BIN)/.installed: requirements.txt pyproject.toml
 install: $(BIN)/.installed
 	$(BIN)/rxpanel db upgrade
 
+# Reflex 0.10 prod serves the frontend and the backend on one port; the panel
+# prints that URL, and on a first run the setup token, once it is up
 run: install
-	$(BIN)/reflex run --env prod
+	$(BIN)/reflex run --env prod --backend-host $(RXPANEL_BIND) --backend-port $(RXPANEL_PORT)
 
 test-deps:
 	@missing=""; for p in $(TEST_DEBS); do \
