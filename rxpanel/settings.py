@@ -22,9 +22,7 @@ class Settings:
     secret_key: str | None  # None: use (or create) the key file in home
     # reverse proxies whose X-Forwarded-For is believed (RXPANEL_TRUSTED_PROXIES);
     # none by default: a client's address is the socket's peer
-    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
-        default=()
-    )
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(default=())
 
     @property
     def key_file(self) -> Path:
