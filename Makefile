@@ -12,6 +12,10 @@ TEST_DEBS := openssh-server nginx supervisor git chromium python3-venv postgresq
 # what the panel itself uses: git for sources, bubblewrap to jail builds
 RUN_DEBS  := git bubblewrap
 
+# `make run` answers on this address and port only (RXPANEL_BIND=0.0.0.0: every interface)
+RXPANEL_BIND ?= 127.0.0.1
+RXPANEL_PORT ?= 3000
+
 .PHONY: install run run-deps test test-deps lint clean
 
 $(BIN)/.installed: requirements.txt pyproject.toml
@@ -23,8 +27,10 @@ $(BIN)/.installed: requirements.txt pyproject.toml
 install: $(BIN)/.installed
 	$(BIN)/rxpanel db upgrade
 
+# Reflex 0.10 prod serves the frontend and the backend on one port; the panel
+# prints that URL, and on a first run the setup token, once it is up
 run: install run-deps
-	$(BIN)/reflex run --env prod
+	$(BIN)/reflex run --env prod --backend-host $(RXPANEL_BIND) --backend-port $(RXPANEL_PORT)
 
 # Not fatal: without bubblewrap the panel runs, and every build log says it is not jailed.
 run-deps:

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from rxpanel import actions, errors, validate
+from rxpanel import actions, clientaddr, errors, validate
 from rxpanel.actions import Actor
 from rxpanel.bodies import read_limited
 from rxpanel.models import ROLES, User
@@ -64,7 +64,7 @@ def route(path: str, role: str, methods: tuple[str, ...] = ("GET",)):
     def decorate(fn: Callable) -> Route:
         @wraps(fn)
         async def endpoint(request: Request) -> JSONResponse:
-            address = request.client.host if request.client else ""
+            address = clientaddr.of_request(request)
             header = request.headers.get("authorization", "")
             plain = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
             found = await run_in_threadpool(tokens.authenticate, plain)
