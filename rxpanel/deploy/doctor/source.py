@@ -1,0 +1,168 @@
+"""What the doctor reads from a checked-out source tree, without running any of it:
+the requirements (and the Reflex version they pin), the keywords of rxconfig.py's
+Config call, and the env names rxconfig.py reads."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from rxpanel.deploy.sqlite_paths import SKIP_DIRS
+
+UNKNOWN = object()  # a Config keyword whose value is not a literal
+GETENV = ("os.getenv", "getenv", "os.environ.get", "environ.get")
+ENVIRON = ("os.environ", "environ")
+BOUNDS = ("==", "===", "~=", ">=", ">")  # the version a pin or a lower bound names
+
+
+def requirement_lines(text: str) -> list[str]:
+    lines = []
+    for raw in text.splitlines():
+        line = raw.split(" #", 1)[0].strip()
+        if line and not line.startswith("#"):
+            lines.append(line)
+    return lines
+
+
+def parse_requirements(text: str) -> tuple[tuple[Requirement, ...], bool]:
+    """The requirements named, and whether some lines say more than names can
+    (-r other.txt, -e ., a bare URL): then what is installed is not all known."""
+    reqs, opaque = [], False
+    for line in requirement_lines(text):
+        if line.startswith("-"):
+            opaque = opaque or not line.startswith(("--hash", "--index-url", "--extra-index-url"))
+            continue
+        try:
+            reqs.append(Requirement(line.split(" --hash", 1)[0]))
+        except InvalidRequirement:
+            opaque = True
+    return tuple(reqs), opaque
+
+
+def version_of(req: Requirement | None) -> Version | None:
+    """A pin (reflex==0.10.1, ===, ~=) or a lower bound (>=, >); None when unbounded."""
+    if req is None or req.url:
+        return None
+    specs = sorted(
+        (s for s in req.specifier if s.operator in BOUNDS), key=lambda s: BOUNDS.index(s.operator)
+    )
+    for spec in specs:
+        try:
+            return Version(spec.version.removesuffix(".*"))
+        except InvalidVersion:
+            return None
+    return None
+
+
+def config_keywords(rxconfig: str) -> dict[str, object]:
+    """The keywords of the Config call: literal values, UNKNOWN for the others."""
+    try:
+        tree = ast.parse(rxconfig)
+    except SyntaxError:
+        return {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and ast.unparse(node.func).endswith("Config"):
+            out: dict[str, object] = {}
+            for kw in node.keywords:
+                if kw.arg:
+                    try:
+                        out[kw.arg] = ast.literal_eval(kw.value)
+                    except ValueError:
+                        out[kw.arg] = UNKNOWN
+            return out
+    return {}
+
+
+def env_reads(python: str) -> dict[str, bool]:
+    """The env names a module reads by literal name -> whether a read raises when the
+    name is not set (os.environ["X"]; os.getenv("X") and .get("X") do not)."""
+    try:
+        tree = ast.parse(python)
+    except SyntaxError:
+        return {}
+    reads: dict[str, bool] = {}
+    for node in ast.walk(tree):
+        name, required = None, False
+        if isinstance(node, ast.Call) and ast.unparse(node.func) in GETENV and node.args:
+            if isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+                name = node.args[0].value
+        elif isinstance(node, ast.Subscript) and ast.unparse(node.value) in ENVIRON:
+            if isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
+                name, required = node.slice.value, isinstance(node.ctx, ast.Load)
+        if name:
+            reads[name] = reads.get(name, False) or required
+    return reads
+
+
+@dataclass
+class Tree:
+    """A checked-out source tree, read once for every check."""
+
+    src: Path
+    _modules: dict[str, ast.Module | None] = field(default_factory=dict, repr=False)
+
+    def text(self, rel: str) -> str | None:
+        path = self.src / rel
+        return path.read_text(errors="replace") if path.is_file() else None
+
+    @cached_property
+    def rxconfig(self) -> str | None:
+        return self.text("rxconfig.py")
+
+    @cached_property
+    def requirements_text(self) -> str | None:
+        return self.text("requirements.txt")
+
+    @cached_property
+    def _parsed(self) -> tuple[tuple[Requirement, ...], bool]:
+        return parse_requirements(self.requirements_text or "")
+
+    @property
+    def requirements(self) -> tuple[Requirement, ...]:
+        return self._parsed[0]
+
+    @property
+    def opaque(self) -> bool:
+        """requirements.txt installs more than the names it lists (-r, -e, URLs)."""
+        return self._parsed[1]
+
+    def requirement(self, name: str) -> Requirement | None:
+        wanted = canonicalize_name(name)
+        return next((r for r in self.requirements if canonicalize_name(r.name) == wanted), None)
+
+    @property
+    def reflex(self) -> Version | None:
+        return version_of(self.requirement("reflex"))
+
+    @cached_property
+    def config(self) -> dict[str, object]:
+        return config_keywords(self.rxconfig or "")
+
+    @cached_property
+    def python_files(self) -> list[Path]:
+        return sorted(
+            p
+            for p in self.src.rglob("*.py")
+            if not SKIP_DIRS.intersection(p.relative_to(self.src).parts)
+        )
+
+    def module(self, path: Path) -> ast.Module | None:
+        rel = str(path.relative_to(self.src))
+        if rel not in self._modules:
+            try:
+                self._modules[rel] = ast.parse(path.read_text(errors="replace"))
+            except (SyntaxError, ValueError):
+                self._modules[rel] = None
+        return self._modules[rel]
+
+    def modules(self):
+        for path in self.python_files:
+            module = self.module(path)
+            if module is not None:
+                yield str(path.relative_to(self.src)), module
