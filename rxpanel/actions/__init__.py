@@ -6,14 +6,17 @@ server is touched, and write the audit log with the one Actor type."""
 from rxpanel.actions.actor import Actor, record
 from rxpanel.actions.apps import detach_server, remove_app
 from rxpanel.actions.deploys import Requested, recover, request_deploy, request_rollback, run_here
+from rxpanel.actions.doctor import Report, doctor_app
 from rxpanel.actions.hooks import receive_push
 from rxpanel.actions.servers import check_server
 
 __all__ = [
     "Actor",
+    "Report",
     "Requested",
     "check_server",
     "detach_server",
+    "doctor_app",
     "receive_push",
     "record",
     "recover",
