@@ -140,7 +140,7 @@ def sqlite(tree: Tree, facts: Facts) -> list[Finding]:
         return [Finding("sqlite", PASS, "db_url in rxconfig.py is not a literal: not checked")]
     why = f"db_url {url}"
     if not found:
-        if not sqlite_paths.uses_models(tree.src):
+        if not tree.uses_models:
             return [Finding("sqlite", PASS, "no database file")]
         url = sqlite_paths.REFLEX_DEFAULT_DB
         why = f"no db_url in rxconfig.py, so Reflex's default {url}"
@@ -177,7 +177,7 @@ def _model_classes(tree: Tree) -> list[str]:
 
 
 def db_extra(tree: Tree, facts: Facts) -> list[Finding]:
-    if not sqlite_paths.uses_models(tree.src):
+    if not tree.uses_models:
         return [Finding("db-extra", PASS, "no rx.Model or rx.session")]
     req, v = tree.requirement("reflex"), tree.reflex
     if (req is not None and "db" in req.extras) or tree.requirement("sqlmodel"):

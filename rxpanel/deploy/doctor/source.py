@@ -5,6 +5,7 @@ Config call, and the env names rxconfig.py reads."""
 from __future__ import annotations
 
 import ast
+import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -13,7 +14,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from rxpanel.deploy.sqlite_paths import SKIP_DIRS
+from rxpanel.deploy.sqlite_paths import SKIP_DIRS, USES_DB
 
 UNKNOWN = object()  # a Config keyword whose value is not a literal
 GETENV = ("os.getenv", "getenv", "os.environ.get", "environ.get")
@@ -146,10 +147,19 @@ class Tree:
 
     @cached_property
     def python_files(self) -> list[Path]:
-        return sorted(
-            p
-            for p in self.src.rglob("*.py")
-            if not SKIP_DIRS.intersection(p.relative_to(self.src).parts)
+        """The app's modules; .web (node_modules), venvs and .git are not walked into."""
+        found = []
+        for root, dirs, files in os.walk(self.src):
+            dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
+            found += [Path(root, f) for f in sorted(files) if f.endswith(".py")]
+        return found
+
+    @cached_property
+    def uses_models(self) -> bool:
+        """rx.Model, rx.session or rx.asession appear in a module (as sqlite_paths reads)."""
+        return any(
+            any(word in p.read_text(errors="replace") for word in USES_DB)
+            for p in self.python_files
         )
 
     def module(self, path: Path) -> ast.Module | None:
