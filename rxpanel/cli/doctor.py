@@ -3,22 +3,34 @@ checkout (PASS / WARN / FAIL, one line each); exit 1 when something FAILs."""
 
 from __future__ import annotations
 
-from rxpanel.cli.common import EXIT_FAILED, actor, print_json
+from rxpanel.cli.common import EXIT_FAILED, CliError, actor, print_json, remote
 
 
 def doctor(a) -> int:
     from rxpanel import actions
-    from rxpanel.deploy.doctor import FAIL
 
     report = actions.doctor_app(a.app, actor(), checkout=a.checkout, probe=not a.no_probe)
-    if a.json:
-        print_json(report.as_dict())
+    return show(report.as_dict(), a.json)
+
+
+@remote(doctor)
+def doctor_remote(a, panel) -> int:
+    if a.checkout:
+        raise CliError("--checkout works on the panel host only (unset RXPANEL_URL)")
+    probe = "no" if a.no_probe else "yes"
+    return show(panel.call("GET", f"/apps/{a.app}/doctor", params={"probe": probe}), a.json)
+
+
+def show(data: dict, as_json: bool) -> int:
+    """Report.as_dict() (or the API's answer) as JSON or one line per finding."""
+    if as_json:
+        print_json(data)
     else:
-        print(f"{report.app}: {report.source or 'no checkout'}")
-        for finding in report.findings:
-            print(f"  {finding}")
-        print(f"{report.app}: {report.as_dict()['summary']}")
-    return EXIT_FAILED if report.worst == FAIL else 0
+        print(f"{data['app']}: {data['source'] or 'no checkout'}")
+        for f in data["findings"]:
+            print(f"  {f['level']} {f['check']}: {f['message']}")
+        print(f"{data['app']}: {data['summary']}")
+    return EXIT_FAILED if data["worst"] == "FAIL" else 0
 
 
 def register(commands) -> None:

@@ -95,3 +95,28 @@ def test_the_health_path_answers_or_warns():
     assert finding.level == "WARN" and finding.message.startswith(
         "http://127.0.0.1:9/ping did not answer: ConnectError"
     )
+
+
+def test_the_api_and_the_remote_cli_answer_the_doctor(shop, capsys):
+    import argparse
+
+    from starlette.testclient import TestClient
+
+    from rxpanel import client
+    from rxpanel.api import api as asgi
+    from rxpanel.cli import doctor as command
+    from rxpanel.services import tokens, users
+
+    vic = users.create("vic", "password-vic", "viewer")
+    api = TestClient(asgi)
+    api.headers["Authorization"] = f"Bearer {tokens.issue(vic, 'ci', 'read')[1]}"
+    actions.doctor_app("shop", Actor.cli(), checkout=True)
+    answer = api.get("/api/v1/apps/shop/doctor", params={"probe": "no"})
+    assert answer.status_code == 200 and answer.json()["summary"] == "10 passed, 1 WARN, 0 FAIL"
+    panel = object.__new__(client.Panel)
+    panel.client = api
+    panel.client.base_url = "http://testserver/api/v1"
+    args = argparse.Namespace(app="shop", json=False, checkout=False, no_probe=True)
+    assert command.doctor_remote(args, panel) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "shop: 10 passed, 1 WARN, 0 FAIL"
+    assert api.get("/api/v1/apps/nope/doctor").status_code == 404
