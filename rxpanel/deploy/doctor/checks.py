@@ -151,7 +151,8 @@ def sqlite(tree: Tree, facts: Facts) -> list[Finding]:
         f"<deploy root>/{facts.app}/shared/{path}"
     )
     said = (
-        f"{why} is relative: its data lives in {where} on the server, linked into each "
+        f"{why} is relative: its data lives in {where} "
+        f"{'on its servers' if facts.servers > 1 else 'on the server'}, linked into each "
         "release, so it outlives releases"
     )
     if facts.servers > 1:

@@ -168,7 +168,7 @@ def test_the_default_sqlite_file_of_a_fleet_is_one_copy_per_server(tmp_path):
             WARN,
             "no db_url in rxconfig.py, so Reflex's default sqlite:///reflex.db is relative: "
             "its data lives in /srv/rxpanel/shop/shared/reflex.db and "
-            "/opt/apps/shop/shared/reflex.db on the server, linked into each release, so it "
+            "/opt/apps/shop/shared/reflex.db on its servers, linked into each release, so it "
             "outlives releases; each of the 2 servers keeps its own copy: use a database "
             "server (postgresql://...) for a fleet",
         )
