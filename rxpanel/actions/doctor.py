@@ -11,6 +11,7 @@ import httpx
 from rxpanel.actions.actor import Actor, require
 from rxpanel.deploy import build, doctor
 from rxpanel.deploy.doctor import FAIL, PASS, WARN, Finding
+from rxpanel.deploy.doctor.source import kept_pinned
 from rxpanel.services import Conflict, apps, deployments
 from rxpanel.worker.plans import layout_of
 
@@ -59,6 +60,7 @@ def doctor_app(name: str, actor: Actor, *, checkout: bool = False, probe: bool =
             app.name,
             apps.env_of(app),
             tuple(layout_of(app, server).shared for server, _ports in apps.targets(app)),
+            pinned=kept_pinned(src, build.workspace(app.name) / "resolved"),
         )
         report.findings.extend(doctor.run(src, facts))
     elif not report.findings:

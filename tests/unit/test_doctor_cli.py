@@ -11,8 +11,24 @@ import pytest
 from rxpanel import actions
 from rxpanel.actions import Actor
 from rxpanel.cli import main
-from rxpanel.deploy import build
+from rxpanel.deploy import build, resolve
 from rxpanel.services import apps, servers
+
+
+@pytest.fixture(autouse=True)
+def offline_resolve(monkeypatch):
+    """The build's resolution without PyPI or uv: the requirements as they are, kept
+    where a real resolution keeps them."""
+
+    def requirements_as_they_are(src, cache_dir, run, log):
+        origin, lines = resolve.source_of(src)
+        pinned = ("\n".join(lines) + "\n").encode()
+        kept = resolve.kept_file(src, cache_dir, origin)
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept.write_bytes(pinned)
+        return resolve.Resolved(pinned, resolve.pinned_reflex(pinned), origin)
+
+    monkeypatch.setattr(resolve, "resolve", requirements_as_they_are)
 
 
 @pytest.fixture
@@ -51,6 +67,10 @@ def test_it_checks_out_and_reports_each_finding(shop, capsys):
     assert main(["doctor", "shop", "--checkout"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"shop: {build.workspace('shop') / 'src'}"
+    assert (
+        "  PASS reflex: Reflex 0.10.1 (reflex==0.10.1 in requirements.txt, resolved to "
+        "0.10.1)" in out
+    )
     assert (
         "  WARN env-names: DB_URL is ignored by Reflex 0.10.1 (>= 0.8 reads only "
         "REFLEX_DB_URL): rename it to REFLEX_DB_URL"

@@ -39,6 +39,7 @@ class Facts:
     app: str
     env: Mapping[str, str] = field(default_factory=dict)
     shared_dirs: tuple[str, ...] = ()  # <deploy root>/<app>/shared on each of its servers
+    pinned: str | None = None  # the resolved requirements (resolve.py), when known
 
     @property
     def servers(self) -> int:
@@ -51,7 +52,7 @@ Check = Callable[[Tree, Facts], list[Finding]]
 def run(src: Path, facts: Facts, checks: tuple[Check, ...] | None = None) -> list[Finding]:
     from rxpanel.deploy.doctor import checks as all_checks
 
-    tree = Tree(src)
+    tree = Tree(src, facts.pinned)
     findings: list[Finding] = []
     for check in checks if checks is not None else all_checks.ALL:
         findings.extend(check(tree, facts))

@@ -33,40 +33,40 @@ def source_files(tree: Tree, facts: Facts) -> list[Finding]:
     out = []
     if tree.rxconfig is None:
         out.append(Finding("source", FAIL, "no rxconfig.py: is it a Reflex app?", fatal=True))
-    if tree.requirements_text is None:
-        out.append(
-            Finding("source", FAIL, "no requirements.txt: add one naming reflex==X", fatal=True)
-        )
-    return out or [Finding("source", PASS, "rxconfig.py and requirements.txt are there")]
+    if tree.origin is None:
+        out.append(Finding("source", FAIL, tree.no_requirements, fatal=True))
+    return out or [Finding("source", PASS, f"rxconfig.py and {tree.origin} are there")]
 
 
 def reflex_version(tree: Tree, facts: Facts) -> list[Finding]:
     req = tree.requirement("reflex")
     if req is None:
         how = " (it may come from an included file)" if tree.opaque else ""
-        return [Finding("reflex", WARN, f"requirements.txt does not name reflex{how}")]
-    if tree.reflex is None:
+        return [Finding("reflex", WARN, f"{tree.origin} does not name reflex{how}")]
+    resolved = f", resolved to {tree.reflex}" if tree.pinned and tree.reflex else ""
+    if tree.declared is None and not resolved:
         return [
             Finding(
                 "reflex",
                 WARN,
-                f"{req} names no version: pin one (reflex==X) so that every build "
-                "installs the same Reflex and the version checks know it",
+                f"{req} names no version: the build takes today's Reflex; pin one "
+                "(reflex==X) so that the version checks know it",
             )
         ]
-    return [Finding("reflex", PASS, f"Reflex {tree.reflex} ({req})")]
+    return [Finding("reflex", PASS, f"Reflex {tree.reflex} ({req} in {tree.origin}{resolved})")]
 
 
 def env_names(tree: Tree, facts: Facts) -> list[Finding]:
     """Bare API_URL / REDIS_URL / DB_URL: Reflex >= 0.8 reads only the REFLEX_ names,
-    0.7.13-0.7.14 both, 0.7.0-0.7.12 only the bare ones."""
+    0.7.13-0.7.14 both, 0.7.0-0.7.12 only the bare ones (for those, rxpanel passes
+    the REFLEX_ names on under the bare ones too: build.Source.bare_env)."""
     v, env, out = tree.reflex, facts.env, []
     read_by_app = env_reads(tree.rxconfig or "")
     for base in ENV_NAMES:
         bare, prefixed = base in env, f"REFLEX_{base}" in env
-        if bare and base in read_by_app:
-            continue  # rxconfig.py passes it on itself
-        if v is None and bare and not prefixed:
+        if not bare or base in read_by_app:  # rxconfig.py passes it on itself
+            continue
+        if v is None and not prefixed:
             out.append(
                 Finding(
                     "env-names",
@@ -75,7 +75,7 @@ def env_names(tree: Tree, facts: Facts) -> list[Finding]:
                     f"only REFLEX_{base} (0.7.13-0.7.14 read both, older ones only {base})",
                 )
             )
-        elif v is not None and v >= PREFIXED_FROM and bare:
+        elif v is not None and v >= PREFIXED_FROM:
             also = f" (REFLEX_{base} is set too: remove {base})" if prefixed else ""
             out.append(
                 Finding(
@@ -85,24 +85,6 @@ def env_names(tree: Tree, facts: Facts) -> list[Finding]:
                     f"rename it to REFLEX_{base}{also}",
                 )
             )
-        elif v is not None and v < BOTH_FROM and prefixed and not bare:
-            out.append(
-                Finding(
-                    "env-names",
-                    WARN,
-                    f"REFLEX_{base} is ignored by Reflex {v} (0.7.12 and older read only "
-                    f"{base}): rename it to {base}",
-                )
-            )
-    if v is not None and v < BOTH_FROM and "API_URL" not in env:
-        out.append(
-            Finding(
-                "env-names",
-                WARN,
-                f"Reflex {v} reads API_URL, not the REFLEX_API_URL rxpanel sets to the app's "
-                "URL: set API_URL to the app's URL in its env (or use Reflex >= 0.7.13)",
-            )
-        )
     return out or [Finding("env-names", PASS, f"the env names suit {_reflex(tree)}")]
 
 
@@ -181,14 +163,20 @@ def db_extra(tree: Tree, facts: Facts) -> list[Finding]:
     if not tree.uses_models:
         return [Finding("db-extra", PASS, "no rx.Model or rx.session")]
     req, v = tree.requirement("reflex"), tree.reflex
-    if (req is not None and "db" in req.extras) or tree.requirement("sqlmodel"):
-        return [Finding("db-extra", PASS, "rx.Model is used and the database packages are named")]
-    if v is not None and v < DB_EXTRA_FROM:
+    named = "the resolved requirements hold sqlmodel"
+    if tree.pinned:
+        has_db = "sqlmodel" in tree.pinned_names()
+    else:
+        has_db = (req is not None and "db" in req.extras) or tree.requirement("sqlmodel")
+        named = "the database packages are named"
+    if has_db:
+        return [Finding("db-extra", PASS, f"rx.Model is used and {named}")]
+    if v is not None and v < DB_EXTRA_FROM and not tree.pinned:
         return [Finding("db-extra", PASS, f"Reflex {v} installs its database packages itself")]
     models = _model_classes(tree)
-    fix = f"add reflex[db]{'==' + str(v) if v else ''} to requirements.txt"
+    fix = f"add reflex[db]{'==' + str(v) if v else ''} to {tree.requirements_file}"
     used = f"rx.Model ({', '.join(models[:3])})" if models else "rx.session"
-    if v is None or tree.opaque:
+    if v is None or (tree.opaque and not tree.pinned):
         return [
             Finding(
                 "db-extra",

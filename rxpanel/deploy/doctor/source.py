@@ -14,6 +14,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from rxpanel.deploy import resolve
 from rxpanel.deploy.sqlite_paths import SKIP_DIRS, USES_DB
 
 UNKNOWN = object()  # a Config keyword whose value is not a literal
@@ -106,6 +107,7 @@ class Tree:
     """A checked-out source tree, read once for every check."""
 
     src: Path
+    pinned: str | None = None  # the resolved set (every package pinned), when known
     _modules: dict[str, ast.Module | None] = field(default_factory=dict, repr=False)
 
     def text(self, rel: str) -> str | None:
@@ -117,12 +119,31 @@ class Tree:
         return self.text("rxconfig.py")
 
     @cached_property
-    def requirements_text(self) -> str | None:
-        return self.text("requirements.txt")
+    def _source(self) -> tuple[str | None, list[str], str]:
+        """(the requirements file the build reads, its lines, why there is none)."""
+        try:
+            origin, lines = resolve.source_of(self.src)
+        except resolve.ResolveError as e:
+            return None, [], str(e)
+        return origin, lines, ""
+
+    @property
+    def origin(self) -> str | None:
+        """requirements.txt, pyproject.toml or uv.lock (as resolve.source_of picks)."""
+        return self._source[0]
+
+    @property
+    def no_requirements(self) -> str:
+        return self._source[2]
+
+    @property
+    def requirements_file(self) -> str:
+        """Where a requirement is added: uv.lock's come from pyproject.toml."""
+        return "pyproject.toml" if self.origin == "uv.lock" else self.origin or "requirements.txt"
 
     @cached_property
     def _parsed(self) -> tuple[tuple[Requirement, ...], bool]:
-        return parse_requirements(self.requirements_text or "")
+        return parse_requirements("\n".join(self._source[1]))
 
     @property
     def requirements(self) -> tuple[Requirement, ...]:
@@ -130,7 +151,7 @@ class Tree:
 
     @property
     def opaque(self) -> bool:
-        """requirements.txt installs more than the names it lists (-r, -e, URLs)."""
+        """The requirements install more than the names they list (-r, -e, URLs)."""
         return self._parsed[1]
 
     def requirement(self, name: str) -> Requirement | None:
@@ -138,8 +159,26 @@ class Tree:
         return next((r for r in self.requirements if canonicalize_name(r.name) == wanted), None)
 
     @property
-    def reflex(self) -> Version | None:
+    def declared(self) -> Version | None:
+        """The Reflex version the requirements pin or bound."""
         return version_of(self.requirement("reflex"))
+
+    @property
+    def reflex(self) -> Version | None:
+        """The Reflex it is built with: the resolved one when known, else the declared."""
+        return (resolve.pinned_reflex(self.pinned.encode()) if self.pinned else None) or (
+            self.declared
+        )
+
+    def pinned_names(self) -> set[str]:
+        """The packages of the resolved set (empty when it is not known)."""
+        names = set()
+        for line in requirement_lines(self.pinned or ""):
+            try:
+                names.add(canonicalize_name(Requirement(line).name))
+            except InvalidRequirement:
+                continue
+        return names
 
     @cached_property
     def config(self) -> dict[str, object]:
@@ -176,3 +215,13 @@ class Tree:
             module = self.module(path)
             if module is not None:
                 yield str(path.relative_to(self.src)), module
+
+
+def kept_pinned(src: Path, cache_dir: Path) -> str | None:
+    """The resolved set a build of these requirements kept in cache_dir, if any."""
+    try:
+        origin, _lines = resolve.source_of(src)
+        kept = resolve.kept_file(src, cache_dir, origin)
+        return kept.read_text() if kept.is_file() else None
+    except (resolve.ResolveError, OSError):
+        return None

@@ -34,7 +34,10 @@ def examine(run: Run) -> None:
     FAIL the build cannot survive stops it here (unless a kept release of this very
     build exists: it was built, so the doctor is wrong about it)."""
     facts = doctor.Facts(
-        run.app.name, dict(run.plan.env), tuple(t.layout.shared for t in run.targets)
+        run.app.name,
+        dict(run.plan.env),
+        tuple(t.layout.shared for t in run.targets),
+        pinned=run.source.requirements.decode(errors="replace") or None,
     )
     try:
         findings = doctor.run(Path(run.source.path), facts, doctor.build_checks())

@@ -16,6 +16,16 @@ from rxpanel.deploy.doctor import checks as c
 from rxpanel.deploy.doctor.source import Tree, env_reads, version_of
 from tests.unit.deploy.fakes import FakeBuilder, Fleet, MemoryJournal
 
+
+class Resolved010(FakeBuilder):
+    """The fake build, its requirements resolved to Reflex 0.10.1 alone."""
+
+    def checkout(self, app, source, branch, ref, log):
+        found = super().checkout(app, source, branch, ref, log)
+        found.requirements, found.reflex = b"reflex==0.10.1\n", Version("0.10.1")
+        return found
+
+
 RXCONFIG = 'import reflex as rx\n\nconfig = rx.Config(app_name="shop")\n'
 SHARED = "/srv/rxpanel/shop/shared"
 
@@ -25,6 +35,8 @@ def tree(tmp_path: Path, files: dict[str, str], reflex: str | None = "reflex==0.
     if reflex is not None and "requirements.txt" not in files:
         files["requirements.txt"] = reflex + "\n"
     for rel, text in files.items():
+        if text is None:
+            continue
         path = tmp_path / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text))
@@ -56,7 +68,13 @@ def test_no_rxconfig_or_requirements_fails(tmp_path):
     found = c.source_files(Tree(tmp_path), Facts("shop"))
     assert found == [
         Finding("source", FAIL, "no rxconfig.py: is it a Reflex app?", fatal=True),
-        Finding("source", FAIL, "no requirements.txt: add one naming reflex==X", fatal=True),
+        Finding(
+            "source",
+            FAIL,
+            "the source has no requirements.txt, pyproject.toml or uv.lock: "
+            "add a requirements.txt naming reflex",
+            fatal=True,
+        ),
     ]
 
 
@@ -64,8 +82,8 @@ def test_an_unpinned_or_missing_reflex_warns(tmp_path):
     assert run(c.reflex_version, tmp_path, reflex="reflex") == [
         (
             WARN,
-            "reflex names no version: pin one (reflex==X) so that every build installs the "
-            "same Reflex and the version checks know it",
+            "reflex names no version: the build takes today's Reflex; pin one (reflex==X) "
+            "so that the version checks know it",
         )
     ]
     assert run(c.reflex_version, tmp_path, {"requirements.txt": "-r base.txt\n"}) == [
@@ -94,24 +112,42 @@ def test_env_names_by_reflex_version(tmp_path):
     assert run(c.env_names, tmp_path, env=env, reflex="reflex==0.7.14") == [
         (PASS, "the env names suit Reflex 0.7.14")
     ]
+    # up to 0.7.12 rxpanel passes the REFLEX_ names on under the bare ones too
     assert run(c.env_names, tmp_path, env=env, reflex="reflex==0.7.5") == [
-        (
-            WARN,
-            "REFLEX_DB_URL is ignored by Reflex 0.7.5 (0.7.12 and older read only DB_URL): "
-            "rename it to DB_URL",
-        )
+        (PASS, "the env names suit Reflex 0.7.5")
     ]
-    assert run(c.env_names, tmp_path, reflex="reflex==0.7.5")[-1] == (
-        WARN,
-        "Reflex 0.7.5 reads API_URL, not the REFLEX_API_URL rxpanel sets to the app's URL: "
-        "set API_URL to the app's URL in its env (or use Reflex >= 0.7.13)",
-    )
     assert run(c.env_names, tmp_path, env={"DB_URL": "x"}, reflex="reflex") == [
         (
             WARN,
             "DB_URL is set and the Reflex version is unknown: Reflex >= 0.8 reads only "
             "REFLEX_DB_URL (0.7.13-0.7.14 read both, older ones only DB_URL)",
         )
+    ]
+
+
+def test_the_resolved_reflex_wins_over_the_declared_bound(tmp_path):
+    tree(tmp_path, {"requirements.txt": "reflex>=0.7\n"})
+    found = c.env_names(Tree(tmp_path, "reflex==0.9.2\n"), Facts("shop", {"DB_URL": "x"}))
+    assert [f.message for f in found] == [
+        "DB_URL is ignored by Reflex 0.9.2 (>= 0.8 reads only REFLEX_DB_URL): "
+        "rename it to REFLEX_DB_URL"
+    ]
+    pinned = Tree(tmp_path, "reflex==0.9.2\n")
+    assert c.reflex_version(pinned, Facts("shop")) == [
+        Finding("reflex", PASS, "Reflex 0.9.2 (reflex>=0.7 in requirements.txt, resolved to 0.9.2)")
+    ]
+
+
+def test_pyproject_dependencies_are_the_requirements(tmp_path):
+    files = {
+        "requirements.txt": None,
+        "pyproject.toml": '[project]\nname = "shop"\ndependencies = ["reflex[db]>=0.9.1"]\n',
+        "shop/models.py": MODELS,
+    }
+    t = tree(tmp_path, files)
+    assert (t.origin, str(t.reflex)) == ("pyproject.toml", "0.9.1")
+    assert c.db_extra(t, Facts("shop")) == [
+        Finding("db-extra", PASS, "rx.Model is used and the database packages are named")
     ]
 
 
@@ -195,6 +231,16 @@ def test_rx_model_without_the_db_extra_fails_on_reflex_0_9(tmp_path):
             fatal=True,
         )
     ]
+
+
+def test_the_resolved_set_says_whether_the_database_packages_come(tmp_path):
+    t = tree(tmp_path, {"shop/models.py": MODELS})
+    with_db = Facts("shop", pinned="reflex==0.10.1\nsqlmodel==0.0.24\n")
+    assert c.db_extra(Tree(t.src, with_db.pinned), with_db) == [
+        Finding("db-extra", PASS, "rx.Model is used and the resolved requirements hold sqlmodel")
+    ]
+    [missing] = c.db_extra(Tree(t.src, "reflex==0.10.1\n"), Facts("shop"))
+    assert (missing.level, missing.fatal) == (FAIL, True)
 
 
 def test_rx_session_without_the_db_extra_fails_but_not_the_build(tmp_path):
@@ -342,7 +388,7 @@ def test_the_build_logs_the_findings_and_stops_at_a_certain_failure(tmp_path):
     from tests.unit.deploy.test_pipeline import plan
 
     tree(tmp_path, {"shop/models.py": MODELS, "apt-packages.txt": "ffmpeg\n"})
-    fleet, builder, journal = Fleet(), FakeBuilder(tmp_path), MemoryJournal()
+    fleet, builder, journal = Fleet(), Resolved010(tmp_path), MemoryJournal()
     with pytest.raises(engine.DeployFailed, match=r"^doctor: the app uses rx.Model \(shop/"):
         engine.execute(plan(), journal, connect=fleet.connect, builder=builder)
     assert builder.exports == 0 and fleet.calls == {}  # before the build and any server
