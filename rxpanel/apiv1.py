@@ -146,6 +146,13 @@ def app_health(caller: Caller, params: dict, data: dict):
     return 200, {**as_json(summary), "incidents": as_json(incidents)}
 
 
+@route("/api/v1/apps/{name}/doctor", "viewer")
+def app_doctor(caller: Caller, params: dict, data: dict):
+    """The doctor on the app's last checkout; ?probe=no leaves the health path alone."""
+    probe = validate.flag(params.get("probe", "yes"), "probe")
+    return 200, actions.doctor_app(_app(params).name, caller.actor, probe=probe).as_dict()
+
+
 def _queued(asked: actions.Requested):
     return 202, {"deployment": asked.deployment.id, "status": asked.deployment.status}
 
@@ -212,6 +219,7 @@ ROUTES = [
     app_releases,
     app_deployments,
     app_health,
+    app_doctor,
     app_deploy,
     app_rollback,
     deployment_get,

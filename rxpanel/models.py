@@ -156,7 +156,7 @@ class DeploymentLog(SQLModel, table=True):
     deployment_id: int = Field(foreign_key="deployment.id", index=True)
     created_at: datetime = Timestamp(default_factory=utcnow)
     step: str = ""
-    level: str = "info"  # info | error | output
+    level: str = "info"  # info | warn | error | output
     line: str = Field(sa_column=Column(Text, nullable=False))
 
 

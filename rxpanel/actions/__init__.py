@@ -1,6 +1,6 @@
 """Use cases, each written once and called by every edge (pages, CLI, HTTP API,
 webhooks, health watcher): request a deploy or a rollback, remove an app, check a
-server, receive a push, list or restore a database snapshot. They check everything before anything is queued or a
+server, receive a push, list or restore a database snapshot, run the doctor. They check everything before anything is queued or a
 server is touched, and write the audit log with the one Actor type."""
 
 from rxpanel.actions.actor import Actor, record
@@ -13,16 +13,19 @@ from rxpanel.actions.deploys import (
     request_rollback,
     run_here,
 )
+from rxpanel.actions.doctor import Report, doctor_app
 from rxpanel.actions.hooks import receive_push
 from rxpanel.actions.servers import check_server
 from rxpanel.actions.snapshots import list_snapshots, restore_snapshot
 
 __all__ = [
     "Actor",
+    "Report",
     "Requested",
     "SchemaWarning",
     "check_server",
     "detach_server",
+    "doctor_app",
     "list_snapshots",
     "receive_push",
     "record",

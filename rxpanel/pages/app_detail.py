@@ -9,6 +9,7 @@ from rxpanel.components.badges import status_badge
 from rxpanel.components.layout import page_header, section
 from rxpanel.components.log_view import log_view, step_chips
 from rxpanel.components.tables import data_table
+from rxpanel.pages.app_doctor import doctor_card
 from rxpanel.pages.app_health import deliveries_card, health_card
 from rxpanel.pages.app_snapshots import snapshots_card
 from rxpanel.pages.registry import page
@@ -307,6 +308,7 @@ def app_page() -> rx.Component:
             releases_card(),
             snapshots_card(),
             health_card(),
+            doctor_card(),
             history_card(),
             deliveries_card(),
             rollback_dialog(),

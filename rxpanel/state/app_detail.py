@@ -40,6 +40,9 @@ class AppDetailState(LiveState, AuthState):
     incidents: list[dict[str, str]] = []
     deliveries: list[dict[str, str]] = []
     checking: bool = False
+    doctor: list[dict[str, str]] = []  # the doctor's findings: check, level, message
+    doctor_summary: str = ""
+    doctoring: bool = False
     missing: str = ""
     _name: str = ""
     _follow_id: int = 0
@@ -113,6 +116,7 @@ class AppDetailState(LiveState, AuthState):
     def load(self):
         self._name = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
         self.follow, self.lines, self._follow_id, self.confirm_release = {}, [], 0, ""
+        self.doctor, self.doctor_summary = [], ""
         self._reload()
         if not self.missing:
             self._refresh_health()
@@ -178,3 +182,24 @@ class AppDetailState(LiveState, AuthState):
                 self._reload()
                 self._refresh_health()
         yield rx.toast.info(f"{name}: {self.health.get('last_result', '')}")
+
+    @rx.event(background=True)
+    @authorized("viewer")
+    async def run_doctor(self):
+        """`rxpanel doctor` on the app's last checkout, and its health path if deployed."""
+        async with self:
+            if self.doctoring:
+                return
+            self.doctoring = True
+            name = self._name
+        try:
+            report = await asyncio.to_thread(actions.doctor_app, name, current_actor())
+        except ServiceError as e:
+            yield rx.toast.error(str(e))
+            return
+        finally:
+            async with self:
+                self.doctoring = False
+        async with self:
+            self.doctor = [f.as_dict() for f in report.findings]
+            self.doctor_summary = report.as_dict()["summary"]

@@ -296,6 +296,19 @@ def test_deploy_from_the_ui_streams_the_log(story):
     story.shot("11-app-v1", page=story.tab)
 
 
+def test_the_doctor_panel_reports_the_deployed_app(story):
+    assert "doctor: 10 passed, 0 WARN, 0 FAIL" in story.cli.ok("logs", str(story.first_deploy))
+    page = story.page
+    expect(page.locator("#doctor-table")).to_be_hidden()
+    page.locator("#run-doctor").click()
+    expect(page.locator("#doctor-table")).to_be_visible()
+    expect(page.locator("#doctor-summary")).to_have_text("12 passed, 0 WARN, 0 FAIL")
+    health = page.locator("#doctor-table .doctor-finding", has_text="health")
+    expect(health).to_contain_text("PASS")
+    expect(health).to_contain_text(f"{story.app_url}/ping answered 200")
+    story.shot("10b-doctor")
+
+
 def test_second_deploy_serves_v2(story):
     story.version_commits["v2"] = story.repo.set_version("v2")
     before = story.latest_deployment()
