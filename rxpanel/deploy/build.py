@@ -159,11 +159,13 @@ def checkout(app: str, source: str, branch: str, ref: str | None, log: Log) -> S
             "(set the app's source to the directory that holds rxconfig.py)"
         )
     refuse_escaping_links(src)
-    box, env = jail.for_build(workspace(app), readonly=(src,))
+    kept = workspace(app) / "resolved"  # the constraints file uv reads is written there
+    kept.mkdir(parents=True, exist_ok=True)
+    box, env = jail.for_build(workspace(app), readonly=(src, kept))
     try:
         pinned = resolve.resolve(
             src,
-            workspace(app) / "resolved",
+            kept,
             lambda argv, cwd, what: _run(argv, cwd=cwd, env=env, what=what, jail=box),
             log,
         )

@@ -32,6 +32,10 @@ class Story:
         self.cli, self.sandbox, self.repo, self.url = cli, sandbox, repo, url
         self.app_dir = Path(sandbox.deploy_root) / "demo"
 
+    def app(self) -> dict:
+        """This story's app in `app list` (other modules add apps to the same panel)."""
+        return next(a for a in self.cli.json("app", "list") if a["name"] == "demo")
+
     def version(self) -> str:
         return get(f"{self.url}/api/version").json()["version"]
 
@@ -104,7 +108,8 @@ def test_server_check_reports_each_item(cli, sandbox_server):
         "supervisor conf dir writable",
     ):
         assert f"✓ {item}" in out
-    assert cli.json("server", "list")[0]["host_key"].startswith("SHA256:")
+    server = next(s for s in cli.json("server", "list") if s["name"] == sandbox_server)
+    assert server["host_key"].startswith("SHA256:")
 
 
 def test_first_deploy_serves_the_app(story):
@@ -277,7 +282,7 @@ def test_nginx_test_failure_keeps_the_old_site(story):
         assert "previous site config was kept" in result.stderr
         assert story.site_conf() == live
         # nothing is left running on the idle colour
-        live_color = story.cli.json("app", "list")[0]["live_color"]
+        live_color = story.app()["live_color"]
         idle = "blue" if live_color == "green" else "green"
         assert "RUNNING" not in story.supervisor("status", f"rxpanel-demo-{idle}")
     finally:
@@ -540,7 +545,7 @@ def test_standby_stops_after_its_period(story, cli):
     cli.ok("app", "update", "demo", "--standby-minutes", "0.05")
     story.repo.set_version("v10")
     assert story.deploy().returncode == 0
-    live = cli.json("app", "list")[0]["live_color"]
+    live = story.app()["live_color"]
     idle = "blue" if live == "green" else "green"
     assert "RUNNING" in story.supervisor("status", f"rxpanel-demo-{idle}")
     # the stop is a job of the panel's scheduler (no timer is left on the server):
