@@ -4,7 +4,7 @@ server, receive a push. They check everything before anything is queued or a
 server is touched, and write the audit log with the one Actor type."""
 
 from rxpanel.actions.actor import Actor, record
-from rxpanel.actions.apps import detach_server, remove_app
+from rxpanel.actions.apps import add_app, detach_server, remove_app, update_app
 from rxpanel.actions.deploys import Requested, recover, request_deploy, request_rollback, run_here
 from rxpanel.actions.hooks import receive_push
 from rxpanel.actions.servers import check_server
@@ -12,6 +12,7 @@ from rxpanel.actions.servers import check_server
 __all__ = [
     "Actor",
     "Requested",
+    "add_app",
     "check_server",
     "detach_server",
     "receive_push",
@@ -21,4 +22,5 @@ __all__ = [
     "request_deploy",
     "request_rollback",
     "run_here",
+    "update_app",
 ]

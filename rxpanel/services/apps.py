@@ -63,6 +63,14 @@ class AppInput:
     failure_threshold: int | str = 3
     auto_rollback: bool | str = True
     watch_minutes: float | str = 5
+    # an IP-address or catch-all URL: an admin's explicit consent (actions check the role)
+    allow_ip_url: bool = False
+
+    def check_consent(self, url: str) -> None:
+        """Refuse a URL that takes other sites' traffic unless allowed (validate.needs_admin)."""
+        why = validate.needs_admin(url)
+        if why and not self.allow_ip_url:
+            raise validate.ValidationError(why)
 
     def cleaned(self) -> dict:
         shared = {}
@@ -88,6 +96,13 @@ class AppInput:
         }
 
 
+def _normal(url: str) -> str:
+    try:
+        return validate.public_url(url)
+    except validate.ValidationError:
+        return url
+
+
 def clean_env(env: dict[str, str]) -> dict[str, str]:
     return {validate.env_key(k): validate.env_value(k, v) for k, v in env.items()}
 
@@ -106,7 +121,7 @@ def add_server(name: str, server_name: str) -> AppServer:
         app, server = _get(s, name), _server(s, server_name)
         if places.row(s, app.id, server.id) is not None:
             raise Conflict(f"{name} already deploys to {server_name}")
-        places.check_url_free(s, app.url, [server.id], except_app=app.id)
+        places.check_url_free(s, app.url, except_app=app.id)
         return places.place(s, app.id, server.id)
 
 
@@ -163,7 +178,8 @@ def add(data: AppInput, further: Sequence[str] = ()) -> App:
             if extra.id in seen:
                 raise Conflict(f"{fields['name']} already deploys to {extra.name}")
             seen.add(extra.id)
-        places.check_url_free(s, fields["url"], seen)
+        data.check_consent(fields["url"])
+        places.check_url_free(s, fields["url"])
         env = fields.pop("env")
         app = App(
             **fields,
@@ -189,8 +205,9 @@ def update(name: str, data: AppInput, env: dict[str, str] | None = None) -> App:
         server = _server(s, data.server)
         if server.id != places.primary_row(s, app.id).server_id:
             _move_primary(s, app, server)
-        on = [p.server.id for p in places.of_app(s, app.id)]
-        places.check_url_free(s, fields["url"], on, except_app=app.id)
+        if fields["url"] != _normal(app.url):  # a URL allowed before stays allowed
+            data.check_consent(fields["url"])
+        places.check_url_free(s, fields["url"], except_app=app.id)
         for key, value in fields.items():
             setattr(app, key, value)
         if env is not None:
