@@ -156,11 +156,16 @@ def listen_lines(url: str) -> tuple[list[str], str]:
     return [f"    listen {address}{suffix};"], http_address
 
 
+def server_name(url: str) -> str:
+    """The site's `server_name`: the URL's host."""
+    return urlsplit(url).hostname or "_"
+
+
 def render_site(
     *, app: str, url: str, release: str, release_dir: str, color: str, port: int
 ) -> str:
     parts = urlsplit(url)
-    host = parts.hostname or "_"
+    host = server_name(url)
     listens, http_address = listen_lines(url)
     if parts.scheme == "https":
         listens += [
