@@ -191,6 +191,12 @@ def setting_flags(s: argparse.ArgumentParser, defaults: bool) -> None:
     )
     s.add_argument("--watch-minutes", type=float, help="the watch window after a deploy (5)")
     s.add_argument(
+        "--allow-old-pushes",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="deploy a pushed commit older than the live one, e.g. a replayed push (no)",
+    )
+    s.add_argument(
         "--allow-ip-url",
         action="store_true",
         help="admins: allow an IP-address URL or a catch-all name (_, *.example.com); "

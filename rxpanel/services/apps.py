@@ -42,7 +42,7 @@ SETTINGS = (
 )
 # The CLI's flags: the form's settings and shared_paths, which a form that does not
 # show it must not clear (AppInput.shared_paths None keeps what is stored).
-CLI_SETTINGS = (*SETTINGS, "shared_paths")
+CLI_SETTINGS = (*SETTINGS, "shared_paths", "allow_old_pushes")
 
 
 @dataclass
@@ -55,6 +55,7 @@ class AppInput:
     env: dict[str, str] = field(default_factory=dict)
     keep_releases: int | str = 5
     shared_paths: str | None = None  # None: unchanged (none for a new app)
+    allow_old_pushes: bool | str | None = None  # None: unchanged (no for a new app)
     health_path: str = "/ping"
     health_timeout: int | str = 60
     standby_minutes: float | str = 15
@@ -76,6 +77,8 @@ class AppInput:
         shared = {}
         if self.shared_paths is not None:
             shared["shared_paths"] = validate.shared_paths(self.shared_paths)
+        if self.allow_old_pushes is not None:
+            shared["allow_old_pushes"] = validate.flag(self.allow_old_pushes, "allow old pushes")
         return shared | {
             "name": validate.slug(self.name, "app name"),
             "source": validate.source(self.source),
@@ -329,6 +332,7 @@ def public(app: App) -> dict:
         "env_keys": sorted(env_of(app)),
         "keep_releases": app.keep_releases,
         "shared_paths": app.shared_paths,
+        "allow_old_pushes": app.allow_old_pushes,
         "health_path": app.health_path,
         "health_timeout": app.health_timeout,
         "standby_minutes": app.standby_minutes,
