@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from rxpanel import actions, errors, validate
+from rxpanel import actions, clientaddr, errors, validate
 from rxpanel.actions import Actor
 from rxpanel.bodies import read_limited
 from rxpanel.models import ROLES, User
@@ -64,7 +64,7 @@ def route(path: str, role: str, methods: tuple[str, ...] = ("GET",)):
     def decorate(fn: Callable) -> Route:
         @wraps(fn)
         async def endpoint(request: Request) -> JSONResponse:
-            address = request.client.host if request.client else ""
+            address = clientaddr.of_request(request)
             header = request.headers.get("authorization", "")
             plain = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
             found = await run_in_threadpool(tokens.authenticate, plain)
@@ -146,6 +146,13 @@ def app_health(caller: Caller, params: dict, data: dict):
     return 200, {**as_json(summary), "incidents": as_json(incidents)}
 
 
+@route("/api/v1/apps/{name}/doctor", "viewer")
+def app_doctor(caller: Caller, params: dict, data: dict):
+    """The doctor on the app's last checkout; ?probe=no leaves the health path alone."""
+    probe = validate.flag(params.get("probe", "yes"), "probe")
+    return 200, actions.doctor_app(_app(params).name, caller.actor, probe=probe).as_dict()
+
+
 def _queued(asked: actions.Requested):
     return 202, {"deployment": asked.deployment.id, "status": asked.deployment.status}
 
@@ -170,7 +177,14 @@ def app_deploy(caller: Caller, params: dict, data: dict):
 def app_rollback(caller: Caller, params: dict, data: dict):
     name = validate.slug(params["name"], "app name")
     to = _optional(data, "to")
-    return _queued(actions.request_rollback(name, caller.actor, to))
+    force = data.get("force", False)
+    if not isinstance(force, bool):
+        raise validate.ValidationError("force must be true or false")
+    try:
+        return _queued(actions.request_rollback(name, caller.actor, to, force=force))
+    except actions.SchemaWarning as e:  # 409, with the warning to show and how to go on
+        error = f'{e.warning}: send "force": true to roll back anyway'
+        return 409, {"error": error, "warning": e.warning}
 
 
 @route("/api/v1/deployments/{id:int}", "viewer")
@@ -205,6 +219,7 @@ ROUTES = [
     app_releases,
     app_deployments,
     app_health,
+    app_doctor,
     app_deploy,
     app_rollback,
     deployment_get,

@@ -98,6 +98,9 @@ class Release(SQLModel, table=True):
     created_at: datetime = Timestamp(default_factory=utcnow)
     live_at: datetime | None = Timestamp(default=None)
     removed_at: datetime | None = Timestamp(default=None)  # its files left the server
+    # the alembic head(s) of its migrations, space separated ("" without alembic/)
+    schema_heads: str = ""
+    database: str = ""  # "PostgreSQL at db:5432" for a server database; "" for SQLite
 
 
 DEPLOY_STATES_FINAL = ("success", "failed", "superseded", "interrupted", "cancelled")
@@ -155,7 +158,7 @@ class DeploymentLog(SQLModel, table=True):
     deployment_id: int = Field(foreign_key="deployment.id", index=True)
     created_at: datetime = Timestamp(default_factory=utcnow)
     step: str = ""
-    level: str = "info"  # info | error | output
+    level: str = "info"  # info | warn | error | output
     line: str = Field(sa_column=Column(Text, nullable=False))
 
 
@@ -332,6 +335,9 @@ class AppServer(SQLModel, table=True):
     port_blue: int
     port_green: int
     primary: bool = False
+    # the alembic revision(s) the app's database there is at, after its last
+    # migration or restore (None: not known yet)
+    db_revision: str | None = None
 
 
 class StandbyStop(SQLModel, table=True):

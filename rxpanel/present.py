@@ -110,6 +110,7 @@ def release_row(rel: releases.Record) -> dict[str, str]:
         "reason": rel.reason or "",
         "current": yes(rel.current),
         "can_rollback": yes(rel.can_rollback),
+        "schema_note": rel.schema_note,  # what rolling back to it means for the schema
     }
 
 

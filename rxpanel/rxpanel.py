@@ -8,7 +8,7 @@ import contextlib
 
 import reflex as rx
 
-from rxpanel import db, worker
+from rxpanel import announce, db, worker
 from rxpanel.api import api
 from rxpanel.pages import PAGES, app_detail, apps, deployment, overview, servers  # noqa: F401
 from rxpanel.state import live
@@ -17,8 +17,10 @@ from rxpanel.state import live
 @contextlib.asynccontextmanager
 async def background_work():
     """Entered before the server answers its first request: migrate the database,
-    then start the worker (its first act, the lease, needs the tables)."""
+    then start the worker (its first act, the lease, needs the tables). Then say
+    where the panel answers and, on a first run, how to claim it (announce)."""
     await asyncio.to_thread(db.upgrade)
+    await asyncio.to_thread(announce.announce)
     worker.start()
     yield
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -19,6 +20,9 @@ class Settings:
     home: Path
     db_url: str
     secret_key: str | None  # None: use (or create) the key file in home
+    # reverse proxies whose X-Forwarded-For is believed (RXPANEL_TRUSTED_PROXIES);
+    # none by default: a client's address is the socket's peer
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(default=())
 
     @property
     def key_file(self) -> Path:
@@ -39,7 +43,22 @@ def load() -> Settings:
     secret = os.environ.get("RXPANEL_SECRET_KEY")
     if secret is not None and secret.strip().lower() in PLACEHOLDERS:
         raise SettingsError("RXPANEL_SECRET_KEY is a placeholder; set a real key or unset it")
-    return Settings(home=home, db_url=db_url, secret_key=secret)
+    proxies = parse_networks(os.environ.get("RXPANEL_TRUSTED_PROXIES", ""))
+    return Settings(home=home, db_url=db_url, secret_key=secret, trusted_proxies=proxies)
+
+
+def parse_networks(value: str) -> tuple:
+    """`127.0.0.1, 10.0.0.0/8, ::1` as networks; a bad entry is refused by name."""
+    out = []
+    for entry in value.replace(";", ",").split(","):
+        if entry := entry.strip():
+            try:
+                out.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                raise SettingsError(
+                    f"RXPANEL_TRUSTED_PROXIES: {entry!r} is not an IP address or network"
+                ) from None
+    return tuple(out)
 
 
 @cache

@@ -308,11 +308,31 @@ def positive(value: int | str, what: str, low: int = 1, high: int = 10_000) -> i
     return number
 
 
+# What the health gate and the scheduled checks ask. /ping is Reflex's liveness answer
+# (the process serves events); /_health its readiness answer (the database and Redis
+# answer too: 503 when one does not, and 500 when rxconfig.py has a db_url but the
+# app's requirements lack reflex[db]).
+HEALTH_CHOICES = ("/ping", "/_health")
+
+
 def health_path(value: str) -> str:
     value = (value or "").strip()
     if not re.fullmatch(r"/[A-Za-z0-9._~/-]{0,200}", value) or ".." in value:
-        raise ValidationError(f"health path {_shown(value)} must look like /ping")
+        raise ValidationError(
+            f"health path {_shown(value)} must look like /ping: start with / and hold only "
+            "letters, digits and . _ ~ / - (no spaces, quotes or query)"
+        )
     return value
+
+
+def health_choice(choice: str, custom: str = "") -> str:
+    """The settings form's choice: liveness /ping, readiness /_health, or a custom path."""
+    choice = (choice or "").strip()
+    if choice in HEALTH_CHOICES:
+        return choice
+    if choice == "custom":
+        return health_path(custom)
+    raise ValidationError(f"health check {_shown(choice)} must be /ping, /_health or custom")
 
 
 def number(value: float | str, what: str, low: float, high: float) -> float:

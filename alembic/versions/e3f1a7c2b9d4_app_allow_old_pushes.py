@@ -1,7 +1,7 @@
 """app allow_old_pushes: a push of a commit older than the live one may deploy
 
 Revision ID: e3f1a7c2b9d4
-Revises: c4a8e1f2d6b7
+Revises: e5f1a9c3b8d2
 Create Date: 2026-12-02 02:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "e3f1a7c2b9d4"
-down_revision: str | None = "c4a8e1f2d6b7"
+down_revision: str | None = "e5f1a9c3b8d2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

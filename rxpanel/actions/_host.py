@@ -31,3 +31,15 @@ def remove_app(app: App, keep_files: bool = True, server_name: str | None = None
     from rxpanel.worker.hosts import remove_app as remove
 
     return remove(app, keep_files=keep_files, server_name=server_name)
+
+
+def list_snapshots(app: App):
+    from rxpanel.worker import snapshots
+
+    return snapshots.list_snapshots(app)
+
+
+def restore_snapshot(app: App, name: str):
+    from rxpanel.worker import snapshots
+
+    return snapshots.restore(app, name)

@@ -11,7 +11,7 @@ from rxpanel import validate
 from rxpanel.actions import _host
 from rxpanel.actions.actor import Actor, record, require
 from rxpanel.models import App, Deployment, Release
-from rxpanel.services import ServiceError, apps, deployments, releases
+from rxpanel.services import Conflict, ServiceError, apps, deployments, releases
 
 
 @dataclass(frozen=True)
@@ -40,11 +40,26 @@ def request_deploy(
     return Requested(found, dep)
 
 
+class SchemaWarning(Conflict):
+    """A rollback to a release whose migrations end elsewhere than the database:
+    asked again with force=True once the operator has read `warning`."""
+
+    def __init__(self, warning: str):
+        super().__init__(f"{warning}: confirm to roll back anyway")
+        self.warning = warning
+
+
 def request_rollback(
-    app: str | App, actor: Actor, to: str | None = None, *, note: str = ""
+    app: str | App,
+    actor: Actor,
+    to: str | None = None,
+    *,
+    note: str = "",
+    force: bool = False,
 ) -> Requested:
     """Queue a rollback to release `to`, or to the previous good release.
-    Refused (NotFound, Conflict, Invalid) when it could not succeed."""
+    Refused (NotFound, Conflict, Invalid) when it could not succeed, and
+    (SchemaWarning) unless `force` when the database's schema is not the release's."""
     to = validate.release_id(to) if to else None
     found = _app(app)
     require(actor, "deployer", "rollback", f"app:{found.name}")
@@ -53,8 +68,14 @@ def request_rollback(
     except ServiceError as e:  # refused: the audit log says why
         record(actor, "rollback", f"app:{found.name}", outcome="refused", detail=str(e))
         raise
+    warning = releases.rollback_warning(found, target)
+    if warning and not force:
+        detail = f"to {target.id}, not confirmed: {warning}"
+        record(actor, "rollback", f"app:{found.name}", outcome="refused", detail=detail)
+        raise SchemaWarning(warning)
     dep = deployments.trigger(found.id, kind="rollback", ref=to, trigger=actor.trigger, by=actor.by)
     detail = f"deployment #{dep.id} to {target.id}" + (f": {note}" if note else "")
+    detail += f" (confirmed: {warning})" if warning else ""
     record(actor, "rollback", f"app:{found.name}", detail=detail)
     return Requested(found, dep, target)
 

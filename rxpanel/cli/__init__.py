@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import sys
 
-from rxpanel.cli import apps, deploys, health, servers, system, team
+from rxpanel.cli import apps, deploys, doctor, health, servers, system, team
 from rxpanel.cli.common import EXIT_FAILED, EXIT_USAGE, CliError, Parser
 
-MODULES = (servers, apps, deploys, health, team, system)
+MODULES = (servers, apps, deploys, doctor, health, team, system)
 
 
 def build_parser() -> Parser:

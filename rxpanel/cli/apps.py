@@ -172,7 +172,9 @@ def setting_flags(s: argparse.ArgumentParser, defaults: bool) -> None:
         help="paths kept across releases, comma separated; dirs end with / (data.db,media/)",
     )
     s.add_argument(
-        "--health-path", help="checked before the switch and by the health checks (/ping)"
+        "--health-path",
+        help="checked before the switch and by the health checks: /ping (liveness, the "
+        "default), /_health (readiness: database and Redis too) or a path of the app's own",
     )
     s.add_argument(
         "--health-timeout", type=int, help="seconds a new release gets to be healthy (60)"

@@ -8,7 +8,7 @@ import time
 from datetime import datetime
 
 from rxpanel import validate
-from rxpanel.cli.common import EXIT_FAILED, actor, print_json, remote, table
+from rxpanel.cli.common import EXIT_FAILED, CliError, actor, print_json, remote, table
 
 
 def deploy(a) -> int:
@@ -32,16 +32,18 @@ def rollback(a) -> int:
     from rxpanel import actions
 
     to = validate.release_id(a.to) if a.to else None
-    asked = actions.request_rollback(a.app, actor(), to)
+    try:
+        asked = actions.request_rollback(a.app, actor(), to, force=a.yes)
+    except actions.SchemaWarning as e:
+        raise CliError(f"{e.warning}: add --yes to roll back anyway") from None
     return _run_and_follow(asked.app.id, asked.deployment.id)
 
 
 @remote(rollback)
 def rollback_remote(a, panel) -> int:
     to = validate.release_id(a.to) if a.to else None
-    answer = panel.call(
-        "POST", f"/apps/{validate.slug(a.app, 'app name')}/rollback", json={"to": to} if to else {}
-    )
+    body = ({"to": to} if to else {}) | ({"force": True} if a.yes else {})
+    answer = panel.call("POST", f"/apps/{validate.slug(a.app, 'app name')}/rollback", json=body)
     return _follow_remote(panel, answer["deployment"])
 
 
@@ -172,6 +174,7 @@ def releases(a) -> int:
             "live_at": r.live_at.isoformat(timespec="seconds") if r.live_at else None,
             "reason": r.reason,
             "on_server": r.removed_at is None,
+            "schema_heads": r.schema_heads,
         }
         for r in service.for_app(app.id)
     ]
@@ -190,6 +193,7 @@ def releases_remote(a, panel) -> int:
             "live_at": r["live_at"],
             "reason": r["reason"],
             "on_server": r["on_server"],
+            "schema_heads": r.get("schema_heads", ""),
         }
         for r in panel.call("GET", f"/apps/{validate.slug(a.app)}/releases")
     ]
@@ -302,6 +306,9 @@ def register(commands) -> None:
     s = commands.add_parser("rollback", help="back to the previous good release, or --to one")
     s.add_argument("app")
     s.add_argument("--to", metavar="RELEASE")
+    s.add_argument(
+        "--yes", action="store_true", help="go on when the database's schema is not the release's"
+    )
     s.set_defaults(func=rollback)
     s = commands.add_parser("releases")
     s.add_argument("app")

@@ -1,40 +1,39 @@
 """`rxpanel db snapshots APP`, `rxpanel db restore APP SNAPSHOT`: the copies of an
-app's SQLite databases taken before each migration."""
+app's SQLite databases taken before each migration (the same use cases as the
+dashboard's "Database snapshots")."""
 
 from __future__ import annotations
 
-from rxpanel.cli.common import CliError, print_json, record, table
-
-
-def _app(name: str):
-    from rxpanel.services import apps
-
-    return apps.get(name)
+from rxpanel.cli.common import CliError, actor, print_json, table
 
 
 def snapshots(a) -> int:
-    from rxpanel.worker.snapshots import list_snapshots
+    from rxpanel import actions
 
-    found = list_snapshots(_app(a.app))
+    found = actions.list_snapshots(a.app, actor())
     if a.json:
-        print_json([s.__dict__ for s in found])
-    elif not found:
+        print_json([s.__dict__ for s in found.snapshots])
+    elif found.note:
+        print(found.note)
+    elif not found.snapshots:
         print(f"no snapshots of {a.app} yet (one is taken before each migration of SQLite)")
     else:
         table(
-            [[s.name, s.release, s.taken, s.file] for s in found],
+            [[s.name, s.release, s.taken, s.file] for s in found.snapshots],
             ["SNAPSHOT", "RELEASE", "TAKEN", "FILE"],
         )
     return 0
 
 
 def restore(a) -> int:
-    from rxpanel.worker.snapshots import restore as restore_one
+    from rxpanel import actions
 
     if not a.yes:
         raise CliError(f"restoring replaces {a.app}'s live database: add --yes to go on")
-    print(restore_one(_app(a.app), a.snapshot))
-    record("db.restore", f"app:{a.app}", a.snapshot)
+    done = actions.restore_snapshot(a.app, a.snapshot, actor())
+    print(f"{done.message} (on {done.server})")
+    if done.revision is not None:
+        print(f"the database is now at alembic revision {done.revision or '(none)'}")
     return 0
 
 

@@ -18,11 +18,24 @@ def _password(a) -> str:
 
 
 def user_add(a) -> int:
-    from rxpanel.services import users
+    from rxpanel.services import setup, users
 
     user = users.create(a.name, _password(a), a.role)
     record("user.add", f"user:{user.username}", user.role)
+    if user.role == "admin":
+        setup.discard()  # an admin exists: the first-run token is spent
     print(f"user {user.username} added ({user.role})")
+    return 0
+
+
+def setup_token(a) -> int:
+    """The first-run setup token again (on the panel host), while no admin exists."""
+    from rxpanel.services import setup
+
+    token = setup.ensure()
+    if token is None:
+        raise CliError("an admin exists: setup is done (log in, or `rxpanel user add`)")
+    print(token)
     return 0
 
 
@@ -213,6 +226,10 @@ def register(commands) -> None:
     s.add_argument("--password", action="store_true", help="set a new password (prompted)")
     s.add_argument("--password-stdin", action="store_true")
     s.set_defaults(func=user_set)
+    s = commands.add_parser(
+        "setup-token", help="the first-run setup token (on the panel host, until an admin exists)"
+    )
+    s.set_defaults(func=setup_token)
     keys = sub(commands, "token", help="API tokens (shown once, stored hashed)")
     s = keys.add_parser("issue")
     s.add_argument("user")

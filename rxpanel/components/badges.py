@@ -30,6 +30,10 @@ COLORS = {
     "degraded": "orange",
     "down": "red",
     "unknown": "gray",
+    # the doctor's findings
+    "PASS": "green",
+    "WARN": "orange",
+    "FAIL": "red",
     # audit outcomes, users, API tokens
     "refused": "orange",
     "enabled": "green",

@@ -251,8 +251,11 @@ def _field(label: str, name: str, kind: str = "text", auto: str = "off") -> rx.C
 def setup_form() -> rx.Component:
     return _auth_card(
         "Welcome: create the first admin",
-        "No user exists yet. This account can add servers, apps and other users.",
+        "No admin exists yet. This account can add servers, apps and other users. "
+        "The setup token was printed when the panel started; `rxpanel setup-token` "
+        "on the panel host shows it again.",
         [
+            _field("Setup token", "setup_token", "password"),
             _field("User name", "username", auto="username"),
             _field("Password (8+ characters)", "password", "password", "new-password"),
             _field("Password again", "confirm", "password", "new-password"),

@@ -12,6 +12,7 @@ def _line(row: dict) -> rx.Component:
     color = rx.match(
         row["level"],
         ("error", rx.color("red", 11)),
+        ("warn", rx.color("orange", 11)),
         ("output", rx.color("gray", 11)),
         rx.color("gray", 12),
     )

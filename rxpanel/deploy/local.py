@@ -5,8 +5,9 @@ that caused it."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
-import time
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,8 +30,15 @@ def run(
     secrets: list[str] = (),
     timeout: float = 600,
     what: str = "",
+    jail=None,
 ) -> str:
-    """Run a local program; stream its output lines to log; raise BuildError on failure."""
+    """Run a local program; stream its output lines to log; raise BuildError on failure.
+
+    In its own session, so the timeout kills its whole process tree, printing or
+    not; with a `jail.Jail`, under bubblewrap (whose namespace dies with it)."""
+    if jail is not None:
+        jail.prepare()
+        argv, env, cwd = jail.argv(argv, cwd or jail.home), jail.env(env or {}), None
     proc = subprocess.Popen(
         argv,
         cwd=cwd,
@@ -40,19 +48,37 @@ def run(
         stdin=subprocess.DEVNULL,
         text=True,
         errors="replace",
+        start_new_session=True,
     )
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    timer = threading.Timer(timeout, expire)
+    timer.daemon = True
+    timer.start()
     out: list[str] = []
-    deadline = time.monotonic() + timeout
     assert proc.stdout is not None
-    for line in proc.stdout:
-        line = redact(line.rstrip(), secrets)
-        out.append(line)
-        if log:
-            log(line)
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise BuildError(f"{what or argv[0]} did not finish within {timeout:g} s")
-    code = proc.wait()
+    try:
+        for line in proc.stdout:
+            line = redact(line.rstrip(), secrets)
+            out.append(line)
+            if log:
+                log(line)
+        code = proc.wait()
+    finally:
+        timer.cancel()
+        try:  # what it left behind in its session goes with it
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    if expired.is_set():
+        raise BuildError(f"{what or argv[0]} did not finish within {timeout:g} s")
     if code:
         tail = failure_reason(out)
         raise BuildError(f"{what or argv[0]} failed (exit {code}){': ' + tail if tail else ''}")

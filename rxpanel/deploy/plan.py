@@ -38,6 +38,8 @@ class ReleaseInfo:
     build_key: str = ""
     live_at: datetime | None = None
     removed_at: datetime | None = None
+    schema_heads: str = ""  # alembic head(s) of its migrations, space separated
+    database: str = ""  # "PostgreSQL at db:5432" for a server database; "" for SQLite
 
 
 @dataclass(frozen=True)

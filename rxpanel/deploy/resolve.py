@@ -27,6 +27,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from rxpanel.deploy.jail import python as jail_python
+
 # The window after a release in which its dependencies still fitted it (measured:
 # +7 to +14 days built every app of the corpus; see bench/COMPAT_FINDINGS.md).
 WINDOW = timedelta(days=14)
@@ -205,9 +207,8 @@ def resolve(src: Path, cache_dir: Path, run: Callable[..., str], log: Log) -> Re
 
     origin, lines = source_of(src)
     check_python(src)
-    raw = b"".join((src / name).read_bytes() for name in _inputs(origin))
-    key = hashlib.sha256(raw).hexdigest()[:16]
-    kept = cache_dir / f"{key}.txt"
+    kept = kept_file(src, cache_dir, origin)
+    key = kept.stem
     if kept.is_file():
         pinned = kept.read_bytes()
         log(f"requirements ({origin}): resolved before, {_count(pinned)} packages kept")
@@ -249,7 +250,7 @@ def resolve(src: Path, cache_dir: Path, run: Callable[..., str], log: Log) -> Re
                 "--no-header",
                 "--no-annotate",
                 "--python",
-                sys.executable,
+                jail_python(),
                 *chosen.args,
                 *constraints,
                 origin,
@@ -262,6 +263,12 @@ def resolve(src: Path, cache_dir: Path, run: Callable[..., str], log: Log) -> Re
     kept.write_bytes(pinned)
     log(f"resolved {_count(pinned)} packages: reflex {pinned_reflex(pinned) or '?'}")
     return Resolved(pinned, pinned_reflex(pinned), origin)
+
+
+def kept_file(src: Path, cache_dir: Path, origin: str) -> Path:
+    """Where the pinned set of these very requirements is kept once resolved."""
+    raw = b"".join((src / name).read_bytes() for name in _inputs(origin))
+    return cache_dir / f"{hashlib.sha256(raw).hexdigest()[:16]}.txt"
 
 
 def _inputs(origin: str) -> tuple[str, ...]:

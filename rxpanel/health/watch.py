@@ -37,7 +37,11 @@ def auto_rollback(change: Change) -> int | None:
         return None
     releases.set_status(current, "bad", f"went down within the watch window: {change.cause}")
     dep = actions.request_rollback(
-        app, actions.Actor.system(), target.id, note=f"{current} went down ({change.cause})"
+        app,
+        actions.Actor.system(),
+        target.id,
+        note=f"{current} went down ({change.cause})",
+        force=True,  # a down app comes back; its database is kept as it is either way
     ).deployment
     health.mark_rolled_back(app.id)
     notify.enqueue(

@@ -9,7 +9,9 @@ from rxpanel.components.badges import status_badge
 from rxpanel.components.layout import page_header, section
 from rxpanel.components.log_view import log_view, step_chips
 from rxpanel.components.tables import data_table
+from rxpanel.pages.app_doctor import doctor_card
 from rxpanel.pages.app_health import deliveries_card, health_card
+from rxpanel.pages.app_snapshots import snapshots_card
 from rxpanel.pages.registry import page
 from rxpanel.state.app_detail import AppDetailState as S
 
@@ -169,7 +171,23 @@ def release_row(r: dict) -> rx.Component:
         rx.table.cell(status_badge(r["status"])),
         rx.table.cell(rx.code(r["commit"], variant="ghost", size="1")),
         rx.table.cell(rx.text(r["live_at"], size="1")),
-        rx.table.cell(rx.text(r["reason"], size="1", color_scheme="gray")),
+        rx.table.cell(
+            rx.vstack(
+                rx.text(r["reason"], size="1", color_scheme="gray"),
+                rx.cond(
+                    r["schema_note"] != "",
+                    rx.badge(
+                        rx.icon("database", size=12),
+                        r["schema_note"],
+                        color_scheme="amber",
+                        size="1",
+                        white_space="normal",
+                        class_name="schema-note",
+                    ),
+                ),
+                spacing="1",
+            )
+        ),
         rx.table.cell(
             rx.cond(
                 (r["can_rollback"] == "yes") & S.can_deploy,
@@ -198,7 +216,18 @@ def rollback_dialog() -> rx.Component:
                 rx.code(S.confirm_release),
                 " comes back with its own env. No build, "
                 "no upload: it starts on the idle colour (or is already warm there), must pass "
-                "the health gate, then nginx switches to it.",
+                "the health gate, then nginx switches to it. The database is not touched.",
+            ),
+            rx.cond(
+                S.confirm_schema != "",
+                rx.callout(
+                    S.confirm_schema,
+                    icon="database",
+                    color_scheme="amber",
+                    size="1",
+                    margin_top="0.75em",
+                    id="rollback-schema-note",
+                ),
             ),
             rx.flex(
                 rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
@@ -277,7 +306,9 @@ def app_page() -> rx.Component:
             deploy_card(),
             live_card(),
             releases_card(),
+            snapshots_card(),
             health_card(),
+            doctor_card(),
             history_card(),
             deliveries_card(),
             rollback_dialog(),

@@ -116,6 +116,47 @@ def env_editor() -> rx.Component:
     )
 
 
+HEALTH_HINTS = {
+    "/ping": 'Liveness: the backend process answers "pong". Nothing else is asked.',
+    "/_health": "Readiness: the backend and its database and Redis answer (503 when one "
+    "does not; 500 when rxconfig.py has a db_url but the requirements lack reflex[db]).",
+    "custom": "A route of the app's own (api_transformer); any 2xx answer is healthy.",
+}
+
+
+def health_check() -> rx.Component:
+    """What the health gate and the scheduled checks ask: liveness, readiness or custom."""
+    choice = AppsState.health_choice
+    picker = rx.select.root(
+        rx.select.trigger(width="100%", id="field-health-choice"),
+        rx.select.content(
+            rx.select.item("Liveness: /ping", value="/ping"),
+            rx.select.item("Readiness: /_health", value="/_health"),
+            rx.select.item("Custom path", value="custom"),
+        ),
+        name="health_choice",
+        value=choice,
+        on_change=AppsState.choose_health,
+    )
+    return field_grid(
+        labelled(
+            "Health check",
+            picker,
+            rx.match(choice, *HEALTH_HINTS.items(), ""),
+        ),
+        rx.cond(
+            choice == "custom",
+            field(
+                "Custom health path",
+                "health_custom",
+                AppsState.form["health_path"],
+                placeholder="/api/health",
+                hint="starts with /; no spaces or quotes",
+            ),
+        ),
+    )
+
+
 def app_dialog() -> rx.Component:
     f = AppsState.form
     return form_dialog(
@@ -159,12 +200,12 @@ def app_dialog() -> rx.Component:
         ),
         field_grid(
             field("Releases kept", "keep_releases", f["keep_releases"], kind="number"),
-            field("Health path", "health_path", f["health_path"]),
             field("Health timeout (s)", "health_timeout", f["health_timeout"], kind="number"),
             field("Warm standby (min)", "standby_minutes", f["standby_minutes"]),
             initial="2",
             sm="4",
         ),
+        health_check(),
         field_grid(
             field("Check every (s)", "check_interval", f["check_interval"], kind="number"),
             field("Check timeout (s)", "check_timeout", f["check_timeout"]),

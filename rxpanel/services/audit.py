@@ -20,10 +20,13 @@ def record(
     address: str = "",
     outcome: str = "ok",
     detail: str = "",
+    at: datetime | None = None,
 ) -> None:
+    extra = {"at": at} if at is not None else {}
     with db.session() as s:
         s.add(
             AuditEvent(
+                **extra,
                 actor=actor[:120],
                 action=action,
                 target=target[:200],
@@ -68,6 +71,32 @@ def count(action: str, since: datetime, *, actor: str = "", address: str = "") -
         .select_from(AuditEvent)
         .where(AuditEvent.action == action, AuditEvent.at >= since)
     )
+    if actor:
+        q = q.where(AuditEvent.actor == actor)
+    if address:
+        q = q.where(AuditEvent.address == address)
+    with db.session() as s:
+        return s.exec(q).one()
+
+
+def tally(
+    action: str, since: datetime, *, actor: str = "", address: str = ""
+) -> tuple[int, datetime | None]:
+    """How many `action` rows since `since` (for this actor or address), and the last one's time."""
+    q = select(func.count(), func.max(AuditEvent.at)).where(
+        AuditEvent.action == action, AuditEvent.at >= since
+    )
+    if actor:
+        q = q.where(AuditEvent.actor == actor)
+    if address:
+        q = q.where(AuditEvent.address == address)
+    with db.session() as s:
+        n, last = s.exec(q).one()
+    return n, last
+
+
+def last_at(action: str, *, actor: str = "", address: str = "") -> datetime | None:
+    q = select(func.max(AuditEvent.at)).where(AuditEvent.action == action)
     if actor:
         q = q.where(AuditEvent.actor == actor)
     if address:

@@ -23,6 +23,7 @@ class Placement:
     server: Server
     ports: dict[str, int]
     primary: bool
+    db_revision: str | None = None  # the alembic revision(s) its database is at, if known
 
 
 def _ordered(query):
@@ -31,7 +32,8 @@ def _ordered(query):
 
 
 def _placement(row: AppServer, server: Server) -> Placement:
-    return Placement(server, {"blue": row.port_blue, "green": row.port_green}, row.primary)
+    ports = {"blue": row.port_blue, "green": row.port_green}
+    return Placement(server, ports, row.primary, row.db_revision)
 
 
 def of_app(s, app_id: int) -> list[Placement]:
@@ -175,3 +177,20 @@ def set_port(app_id: int, color: str, port: int, server_id: int | None = None) -
             raise NotFound(f"app {app_id} does not deploy to server {server_id}")
         setattr(found, f"port_{color}", port)
         s.add(found)
+
+
+def set_db_revision(app_id: int, server_id: int | None, revision: str) -> None:
+    """After a migration or a restore there: the revision(s) the app's database is at."""
+    with db.session() as s:
+        found = primary_row(s, app_id) if server_id is None else row(s, app_id, server_id)
+        if found is not None:  # a server detached meanwhile keeps no record
+            found.db_revision = revision
+            s.add(found)
+
+
+def db_revision(app_id: int) -> str | None:
+    """Where the database of the app's primary (where migrations run) is, if known."""
+    with db.session() as s:
+        q = select(AppServer).where(AppServer.app_id == app_id, col(AppServer.primary))
+        found = s.exec(q).first()
+    return found.db_revision if found else None

@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from rxpanel import db
 from rxpanel.models import App, Release, utcnow
 from rxpanel.retention import KEPT, choose_removals, usable  # noqa: F401 - re-exported
-from rxpanel.services import Conflict, Invalid, NotFound
+from rxpanel.services import Conflict, Invalid, NotFound, placements
 
 
 def new_id() -> str:
@@ -108,6 +108,42 @@ def rollback_target(app: App, release_id: str | None = None) -> Release:
     return rollback_choice(app.name, app.current_release_id, wanted, previous)
 
 
+NEWER = "schema newer than this release: rolling back keeps the newer database"
+OLDER = "schema older than this release: rolling back does not migrate the database"
+OTHER = "schema not this release's: rolling back leaves the database as it is"
+
+
+def schema_note(target: Release, db_revision: str | None, others: list[Release]) -> str:
+    """'' when the database is at the target's alembic head(s) (or where it is is not
+    known); else what a rollback to it means for the schema. Pure: rows already read.
+    Newer or older by the release that migrated the database to where it is."""
+    if db_revision is None or db_revision == target.schema_heads:
+        return ""
+    migrated_by = [r.id for r in others if r.schema_heads == db_revision]
+    if migrated_by and max(migrated_by) > target.id:
+        return NEWER
+    if migrated_by:
+        return OLDER
+    return OTHER if target.schema_heads else NEWER
+
+
+def schema_warning(target: Release, db_revision: str | None, others: list[Release]) -> str:
+    """The note with the revisions, for the operator about to roll back ('' if none)."""
+    note = schema_note(target, db_revision, others)
+    if not note:
+        return ""
+    heads = target.schema_heads or "no migrations"
+    return (
+        f"{note} (the database is at alembic revision {db_revision or 'none'}, release "
+        f"{target.id} at {heads}); a rollback never touches the data"
+    )
+
+
+def rollback_warning(app: App, target: Release) -> str:
+    """schema_warning for a rollback of the app to target, from the stored rows."""
+    return schema_warning(target, placements.db_revision(app.id), for_app(app.id))
+
+
 @dataclass(frozen=True)
 class Record:
     """A release as the dashboard, the CLI and the API show it."""
@@ -121,12 +157,15 @@ class Record:
     current: bool
     can_rollback: bool  # rollback_choice would take it
     on_server: bool  # not removed by retention
+    schema_heads: str = ""  # where its migrations end, space separated
+    schema_note: str = ""  # what rolling back to it means for the schema (schema_note)
 
 
 def records(app: App, with_removed: bool = False) -> list[Record]:
     """Newest first; releases retention removed only `with_removed`."""
     out = []
-    for rel in for_app(app.id):
+    every, db_revision = for_app(app.id), placements.db_revision(app.id)
+    for rel in every:
         if rel.removed_at is not None and not with_removed:
             continue
         try:
@@ -145,6 +184,8 @@ def records(app: App, with_removed: bool = False) -> list[Record]:
                 rel.id == app.current_release_id,
                 eligible,
                 rel.removed_at is None,
+                rel.schema_heads,
+                "" if rel.id == app.current_release_id else schema_note(rel, db_revision, every),
             )
         )
     return out

@@ -14,7 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import col, func, select
 
 from rxpanel import db
-from rxpanel.models import ROLES, User, UserSession, utcnow
+from rxpanel.models import ROLES, ApiToken, User, UserSession, utcnow
 from rxpanel.services import Conflict, NotFound, ServiceError
 from rxpanel.validate import ValidationError
 
@@ -50,6 +50,12 @@ def count() -> int:
         return s.exec(select(func.count()).select_from(User)).one()
 
 
+def admin_exists() -> bool:
+    """Any admin, enabled or not: once one exists, the first-run setup is over."""
+    with db.session() as s:
+        return s.exec(select(User.id).where(User.role == "admin").limit(1)).first() is not None
+
+
 def create(username: str, password: str, role: str = "viewer") -> User:
     username, role = clean_username(username), check_role(role)
     hashed = _hasher.hash(check_password(password))
@@ -62,12 +68,15 @@ def create(username: str, password: str, role: str = "viewer") -> User:
 
 
 def setup_first_admin(username: str, password: str) -> User:
-    """Only while no user exists (first run); checked inside the write transaction."""
+    """Only while no admin exists (first run); checked inside the write transaction.
+    The edges check the setup token first (services.setup)."""
     username = clean_username(username)
     hashed = _hasher.hash(check_password(password))
     with db.session() as s:
-        if s.exec(select(func.count()).select_from(User)).one():
+        if s.exec(select(User.id).where(User.role == "admin").limit(1)).first() is not None:
             raise Conflict("setup is already done: log in instead")
+        if s.exec(select(User).where(User.username == username)).first():
+            raise Conflict(f"a user named {username!r} already exists")
         user = User(username=username, password_hash=hashed, role="admin")
         s.add(user)
     return user
@@ -137,6 +146,21 @@ def user_for_token(token: str) -> User | None:
         return user
 
 
+def session_alive(token: str) -> bool:
+    """Is this session still valid (not ended, expired, revoked or disabled)? Does
+    not slide the expiry: an open page that only watches keeps no session alive."""
+    if not token:
+        return False
+    with db.session() as s:
+        session = s.exec(
+            select(UserSession).where(UserSession.token_hash == _digest(token))
+        ).first()
+        if session is None or session.expires_at <= utcnow():
+            return False
+        user = s.get(User, session.user_id)
+        return user is not None and not user.disabled
+
+
 def end_session(token: str) -> None:
     with db.session() as s:
         session = s.exec(
@@ -168,34 +192,19 @@ def require_role(user: User | None, role: str) -> User:
     return user
 
 
-# -- logging in, with limits; managing users --------------------------------------
-
-LOGIN_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_ADDRESS = 5, 20
+# -- managing users: a new password or a disabled account ends every session and
+# revokes every API token of that user, in the same transaction ----------------
 
 
-class LoginRefused(ServiceError):
-    pass
-
-
-def login(username: str, password: str, address: str = "") -> User:
-    """Authenticate with rate limits per account and per address; every attempt
-    is in the audit log (which is also what the limits count)."""
-    from rxpanel.services import audit
-
-    name = (username or "").strip().lower()[:64]
-    since = utcnow() - LOGIN_WINDOW
-    if audit.count("login.failed", since, actor=name) >= MAX_FAILURES_PER_ACCOUNT or (
-        address and audit.count("login.failed", since, address=address) >= MAX_FAILURES_PER_ADDRESS
+def _revoke_everything(s, user_id: int) -> None:
+    for session in s.exec(select(UserSession).where(UserSession.user_id == user_id)):
+        s.delete(session)
+    now = utcnow()
+    for token in s.exec(
+        select(ApiToken).where(ApiToken.user_id == user_id, col(ApiToken.revoked_at).is_(None))
     ):
-        audit.record(name, "login.throttled", f"user:{name}", address=address, outcome="refused")
-        raise LoginRefused("too many failed logins: wait 15 minutes and try again")
-    user = authenticate(name, password)
-    if user is None:
-        audit.record(name, "login.failed", f"user:{name}", address=address, outcome="failed")
-        raise LoginRefused("wrong user name or password")
-    audit.record(user.username, "login", f"user:{user.username}", address=address)
-    return user
+        token.revoked_at = now
+        s.add(token)
 
 
 def set_password(user_id: int, current: str, new: str) -> None:
@@ -204,7 +213,7 @@ def set_password(user_id: int, current: str, new: str) -> None:
         _hasher.verify(user.password_hash, current or "")
     except (VerificationError, InvalidHashError):
         raise ServiceError("the current password is wrong") from None
-    _store(user_id, password_hash=_hasher.hash(check_password(new)))
+    _store(user_id, revoke=True, password_hash=_hasher.hash(check_password(new)))
 
 
 def admin_update(
@@ -232,12 +241,7 @@ def admin_update(
         changes["disabled"] = bool(disabled)
     if password:
         changes["password_hash"] = _hasher.hash(check_password(password))
-    user = _store(user_id, **changes)
-    if disabled:
-        with db.session() as s:  # a disabled user's sessions end now
-            for session in s.exec(select(UserSession).where(UserSession.user_id == user_id)):
-                s.delete(session)
-    return user
+    return _store(user_id, revoke=bool(disabled or password), **changes)
 
 
 def _by_id(user_id: int) -> User:
@@ -248,12 +252,14 @@ def _by_id(user_id: int) -> User:
     return user
 
 
-def _store(user_id: int, **changes) -> User:
+def _store(user_id: int, revoke: bool = False, **changes) -> User:
     with db.session() as s:
         user = s.get(User, user_id)
         for key, value in changes.items():
             setattr(user, key, value)
         s.add(user)
+        if revoke:
+            _revoke_everything(s, user_id)
     return user
 
 

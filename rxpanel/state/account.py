@@ -3,10 +3,19 @@ The passwords go from the form to the service; none is kept in state."""
 
 from __future__ import annotations
 
+import asyncio
+
 import reflex as rx
 
 from rxpanel.services import ServiceError, users
-from rxpanel.state.auth import AuthState, authorized, current_user, public, record
+from rxpanel.state.auth import (
+    AuthState,
+    authorized,
+    client_address,
+    current_user,
+    public,
+    record,
+)
 from rxpanel.validate import ValidationError
 
 
@@ -26,21 +35,37 @@ class AccountState(AuthState):
 
     @rx.event
     @authorized("viewer")
-    def change_password(self, form: dict):
+    async def change_password(self, form: dict):
+        """A new password ends every session and revokes every API token of the user
+        (services.users); this tab gets a fresh session. argon2 runs in a thread."""
         user = current_user()
         new = form.get("new_password", "")
         if new != form.get("confirm_password", ""):
             self.password_error = "The two new passwords differ."
             return
         try:
-            users.set_password(user.id, form.get("current_password", ""), new)
+            await asyncio.to_thread(
+                users.set_password, user.id, form.get("current_password", ""), new
+            )
         except ValidationError as e:
             self.password_error = str(e)
             return
         except ServiceError as e:
             self.password_error = str(e).capitalize() + "."
-            record("user.password", f"user:{user.username}", outcome="failed", detail=str(e))
+            await asyncio.to_thread(
+                record, "user.password", f"user:{user.username}", outcome="failed", detail=str(e)
+            )
             return
-        record("user.password", f"user:{user.username}")
+        self.session_token = await asyncio.to_thread(
+            users.start_session, user.id, client_address(self)
+        )
+        await asyncio.to_thread(
+            record,
+            "user.password",
+            f"user:{user.username}",
+            detail="sessions and API tokens revoked",
+        )
         self.password_open, self.password_error = False, ""
-        return rx.toast.success("Password changed. Use the new one next time you log in.")
+        return rx.toast.success(
+            "Password changed. Your other sessions and your API tokens were revoked."
+        )

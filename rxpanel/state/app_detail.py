@@ -34,11 +34,15 @@ class AppDetailState(LiveState, AuthState):
     steps: list[dict[str, str]] = []
     lines: list[dict[str, str]] = []
     confirm_release: str = ""  # a release id while the rollback dialog is open
+    confirm_schema: str = ""  # its schema note, shown in the dialog ("" when none)
     health: dict[str, str] = {}
     latency: list[dict[str, str | float]] = []
     incidents: list[dict[str, str]] = []
     deliveries: list[dict[str, str]] = []
     checking: bool = False
+    doctor: list[dict[str, str]] = []  # the doctor's findings: check, level, message
+    doctor_summary: str = ""
+    doctoring: bool = False
     missing: str = ""
     _name: str = ""
     _follow_id: int = 0
@@ -112,6 +116,7 @@ class AppDetailState(LiveState, AuthState):
     def load(self):
         self._name = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
         self.follow, self.lines, self._follow_id, self.confirm_release = {}, [], 0, ""
+        self.doctor, self.doctor_summary = [], ""
         self._reload()
         if not self.missing:
             self._refresh_health()
@@ -133,19 +138,22 @@ class AppDetailState(LiveState, AuthState):
     @authorized("deployer")
     def ask_rollback(self, release_id: str):
         self.confirm_release = release_id
+        row = next((r for r in self.releases if r["id"] == release_id), {})
+        self.confirm_schema = row.get("schema_note", "")
 
     @rx.event
     @authorized("viewer")
     def close_rollback(self, _open: bool = False):
-        self.confirm_release = ""
+        self.confirm_release, self.confirm_schema = "", ""
 
     @rx.event
     @authorized("deployer")
     def rollback(self):
         release_id, self.confirm_release = self.confirm_release, ""
+        seen, self.confirm_schema = self.confirm_schema, ""
         try:  # an empty id is refused, not taken as "the previous good one"
-            asked = actions.request_rollback(
-                self._name, current_actor(), validate.release_id(release_id)
+            asked = actions.request_rollback(  # the dialog showed a schema note: confirmed
+                self._name, current_actor(), validate.release_id(release_id), force=bool(seen)
             )
         except ServiceError as e:
             return rx.toast.error(str(e))
@@ -174,3 +182,24 @@ class AppDetailState(LiveState, AuthState):
                 self._reload()
                 self._refresh_health()
         yield rx.toast.info(f"{name}: {self.health.get('last_result', '')}")
+
+    @rx.event(background=True)
+    @authorized("viewer")
+    async def run_doctor(self):
+        """`rxpanel doctor` on the app's last checkout, and its health path if deployed."""
+        async with self:
+            if self.doctoring:
+                return
+            self.doctoring = True
+            name = self._name
+        try:
+            report = await asyncio.to_thread(actions.doctor_app, name, current_actor())
+        except ServiceError as e:
+            yield rx.toast.error(str(e))
+            return
+        finally:
+            async with self:
+                self.doctoring = False
+        async with self:
+            self.doctor = [f.as_dict() for f in report.findings]
+            self.doctor_summary = report.as_dict()["summary"]

@@ -8,7 +8,7 @@ import dataclasses
 
 import reflex as rx
 
-from rxpanel import present, routes
+from rxpanel import present, routes, validate
 from rxpanel.services import ServiceError, app_records, apps, servers
 from rxpanel.services.apps import SETTINGS
 from rxpanel.state.auth import AuthState, authorized, record
@@ -35,6 +35,7 @@ class AppsState(AuthState):
     removed_keys: list[str] = []
     new_env_rows: list[int] = []
     form_error: str = ""
+    health_choice: str = "/ping"  # liveness /ping, readiness /_health, or "custom"
 
     @rx.event
     @authorized("viewer")
@@ -49,6 +50,7 @@ class AppsState(AuthState):
         if not self.server_names:
             return rx.toast.warning("Add a server first: apps are deployed to a server.")
         self.form = {**DEFAULTS, "server": self.server_names[0]}
+        self.health_choice = DEFAULTS["health_path"]
         self.editing, self.env_keys, self.removed_keys = "", [], []
         self.new_env_rows, self.form_error, self.dialog_open = [0], "", True
 
@@ -58,6 +60,8 @@ class AppsState(AuthState):
         self.server_names = [s.name for s in servers.list_all()]
         data, self.env_keys = app_records.settings(name)
         self.form = present.form(data)
+        path = self.form["health_path"]
+        self.health_choice = path if path in validate.HEALTH_CHOICES else "custom"
         self.editing, self.removed_keys, self.new_env_rows = name, [], []
         self.form_error, self.dialog_open = "", True
 
@@ -65,6 +69,11 @@ class AppsState(AuthState):
     @authorized("viewer")
     def set_dialog_open(self, value: bool):
         self.dialog_open = value
+
+    @rx.event
+    @authorized("deployer")
+    def choose_health(self, value: str):
+        self.health_choice = value
 
     @rx.event
     @authorized("deployer")
@@ -91,6 +100,9 @@ class AppsState(AuthState):
             auto_rollback=bool(form.get("auto_rollback")),  # an unticked box is not sent
         )
         try:
+            data.health_path = validate.health_choice(
+                form.get("health_choice") or self.health_choice, form.get("health_custom", "")
+            )
             changes = self._env_changes(form)
             if self.editing:
                 data.cleaned()

@@ -6,6 +6,7 @@ hash with an expiry (services.users). Nothing else secret reaches the client."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import functools
@@ -13,10 +14,11 @@ import inspect
 
 import reflex as rx
 
-from rxpanel import actions
+from rxpanel import actions, clientaddr
 from rxpanel.actions import Actor
 from rxpanel.models import ROLES, User
-from rxpanel.services import ServiceError, users
+from rxpanel.services import ServiceError, logins, users
+from rxpanel.services import setup as first_run
 from rxpanel.validate import ValidationError
 
 _current: contextvars.ContextVar[User | None] = contextvars.ContextVar("rxpanel_user", default=None)
@@ -43,6 +45,11 @@ def record(action: str, target: str = "", outcome: str = "ok", detail: str = "")
     actions.record(current_actor(), action, target, outcome=outcome, detail=detail)
 
 
+def client_address(state) -> str:
+    """The browser's address: the socket's peer, or what a trusted proxy says."""
+    return clientaddr.of_router(state.router)
+
+
 def authorized(role: str = "viewer"):
     """Run the handler only for a logged-in user of at least `role`.
 
@@ -58,7 +65,7 @@ def authorized(role: str = "viewer"):
             return None, AuthState.session_ended if state.signed_in else rx.noop()
         if ROLES.index(user.role) > ROLES.index(role):
             actions.record(
-                Actor.user(user.username, user.role, state.router.session.client_ip),
+                Actor.user(user.username, user.role, client_address(state)),
                 action,
                 state.router.url.path,
                 outcome="refused",
@@ -71,7 +78,7 @@ def authorized(role: str = "viewer"):
 
     @contextlib.contextmanager
     def acting(user: User, state: AuthState):
-        tokens = _current.set(user), _address.set(state.router.session.client_ip)
+        tokens = _current.set(user), _address.set(client_address(state))
         try:
             yield
         finally:
@@ -154,7 +161,7 @@ class AuthState(rx.State):
     def check_session(self):
         """on_load of every page: decide between the page, the login form and setup."""
         user = users.user_for_token(self.session_token)
-        self.needs_setup = user is None and users.count() == 0
+        self.needs_setup = user is None and not users.admin_exists()
         self._show(user)
         self.checked = True
 
@@ -172,39 +179,61 @@ class AuthState(rx.State):
 
     @rx.event
     @public
-    def login(self, form: dict):
+    async def login(self, form: dict):
+        """argon2 and the audit rows run in a worker thread, not on the event loop."""
+        address = client_address(self)
         try:
-            user = users.login(
-                form.get("username", ""), form.get("password", ""), self.router.session.client_ip
+            user = await asyncio.to_thread(
+                logins.login, form.get("username", ""), form.get("password", ""), address
             )
-        except users.LoginRefused as e:
+        except logins.LoginRefused as e:
             self.auth_error = str(e).capitalize() + "."
             return
-        return self._signed_in_as(user)
+        return await self._signed_in_as(user, address)
 
     @rx.event
     @public
-    def setup(self, form: dict):
-        """First run: create the first admin (refused once any user exists)."""
+    async def setup(self, form: dict):
+        """First run: create the first admin, only with the setup token (refused
+        once an admin exists)."""
         if form.get("password") != form.get("confirm"):
             self.auth_error = "The two passwords differ."
             return
+        address = client_address(self)
         try:
-            user = users.setup_first_admin(form.get("username", ""), form.get("password", ""))
+            user = await asyncio.to_thread(
+                first_run.first_admin,
+                form.get("setup_token", ""),
+                form.get("username", ""),
+                form.get("password", ""),
+            )
+        except first_run.SetupRefused as e:
+            self.auth_error = str(e)
+            await asyncio.to_thread(
+                actions.record,
+                Actor.user("anonymous", "", address),
+                "setup",
+                "first admin",
+                outcome="refused",
+                detail="no setup token" if not form.get("setup_token") else "wrong setup token",
+            )
+            return
         except (ServiceError, ValidationError) as e:
             self.auth_error = str(e)
+            self.needs_setup = not await asyncio.to_thread(users.admin_exists)
             return
         self.needs_setup = False
-        actions.record(
-            Actor.user(user.username, user.role, self.router.session.client_ip),
+        await asyncio.to_thread(
+            actions.record,
+            Actor.user(user.username, user.role, address),
             "setup",
             f"user:{user.username}",
             detail="the first admin",
         )
-        return self._signed_in_as(user)
+        return await self._signed_in_as(user, address)
 
-    def _signed_in_as(self, user: User):
-        self.session_token = users.start_session(user.id, self.router.session.client_ip)
+    async def _signed_in_as(self, user: User, address: str):
+        self.session_token = await asyncio.to_thread(users.start_session, user.id, address)
         self.auth_error = ""
         self._show(user)
         # reload the page the user asked for, now with its data
@@ -213,15 +242,18 @@ class AuthState(rx.State):
 
     @rx.event
     @public
-    def logout(self):
-        if self.session_token:
-            if (user := users.user_for_token(self.session_token)) is not None:
-                actions.record(
-                    Actor.user(user.username, user.role, self.router.session.client_ip),
-                    "logout",
-                    f"user:{user.username}",
-                )
-            users.end_session(self.session_token)
+    async def logout(self):
+        token, address = self.session_token, client_address(self)
         self.session_token = ""
         self._show(None)
+        if token:
+            await asyncio.to_thread(_end_session, token, address)
         return rx.redirect("/")
+
+
+def _end_session(token: str, address: str) -> None:
+    if (user := users.user_for_token(token)) is not None:
+        actions.record(
+            Actor.user(user.username, user.role, address), "logout", f"user:{user.username}"
+        )
+    users.end_session(token)

@@ -14,7 +14,8 @@ from typing import Any
 
 import reflex as rx
 
-from rxpanel.state.auth import authorized
+from rxpanel.services import users
+from rxpanel.state.auth import AuthState, authorized
 
 _namespace: Callable[[], Any] = lambda: None  # noqa: E731 - until the root attaches
 
@@ -59,12 +60,21 @@ class LiveState(rx.State, mixin=True):
     @authorized("viewer")
     async def watch(self):
         """Keep the page current (a deploy from the CLI or a webhook shows up within
-        an interval) until the tab closes or leaves the page."""
+        an interval) until the tab closes or leaves the page, or the session ends
+        (logged out elsewhere, a new password, the user disabled): then the page
+        stops at once and shows the login form."""
         try:
             while True:
                 await asyncio.sleep(self._interval())
                 async with self:
                     if not self._still_watching():
+                        return
+                    token = self.session_token
+                if not await asyncio.to_thread(users.session_alive, token):
+                    yield AuthState.session_ended
+                    return
+                async with self:
+                    if not self._still_watching() or self.session_token != token:
                         return
                     event = self._refresh()
                     finished = self._finished()

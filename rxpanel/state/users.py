@@ -5,6 +5,8 @@ they are never kept in state, echoed back, or written to the audit log."""
 
 from __future__ import annotations
 
+import asyncio
+
 import reflex as rx
 
 from rxpanel import present
@@ -42,10 +44,13 @@ class UsersState(AuthState):
 
     @rx.event
     @authorized("admin")
-    def add(self, form: dict):
+    async def add(self, form: dict):
         try:
-            user = users.create(
-                form.get("username", ""), form.get("initial_password", ""), form.get("role", "")
+            user = await asyncio.to_thread(
+                users.create,
+                form.get("username", ""),
+                form.get("initial_password", ""),
+                form.get("role", ""),
             )
         except (ServiceError, ValidationError) as e:
             self.add_error = str(e)
@@ -55,12 +60,13 @@ class UsersState(AuthState):
         self._reload()
         return rx.toast.success(f"User {user.username} added ({user.role}).")
 
-    def _change(self, name: str, what: str, **changes):
+    async def _change(self, name: str, what: str, **changes):
         """Apply an admin change to a user; refusals (the last-admin rule) are shown
-        above the table and recorded as refused."""
+        above the table and recorded as refused. Disabling a user ends their sessions
+        and revokes their API tokens (services.users)."""
         target = f"user:{name}"
         try:
-            users.admin_update(users.get(name).id, **changes)
+            await asyncio.to_thread(_update, name, **changes)
         except (ServiceError, ValidationError) as e:
             self.error = str(e)
             record("user.update", target, outcome="refused", detail=f"{what}: {e}")
@@ -73,18 +79,18 @@ class UsersState(AuthState):
 
     @rx.event
     @authorized("admin")
-    def change_role(self, name: str, role: str):
-        return self._change(name, f"role {role}", role=role)
+    async def change_role(self, name: str, role: str):
+        return await self._change(name, f"role {role}", role=role)
 
     @rx.event
     @authorized("admin")
-    def disable(self, name: str):
-        return self._change(name, "disabled", disabled=True)
+    async def disable(self, name: str):
+        return await self._change(name, "disabled", disabled=True)
 
     @rx.event
     @authorized("admin")
-    def enable(self, name: str):
-        return self._change(name, "enabled", disabled=False)
+    async def enable(self, name: str):
+        return await self._change(name, "enabled", disabled=False)
 
     @rx.event
     @authorized("admin")
@@ -99,14 +105,14 @@ class UsersState(AuthState):
 
     @rx.event
     @authorized("admin")
-    def reset_password(self, form: dict):
+    async def reset_password(self, form: dict):
         name = self.reset_user
         password = form.get("reset_password", "")
         if password != form.get("reset_confirm", ""):
             self.reset_error = "The two passwords differ."
             return
         try:
-            users.admin_update(users.get(name).id, password=users.check_password(password))
+            await asyncio.to_thread(_update, name, password=users.check_password(password))
         except (ServiceError, ValidationError) as e:
             self.reset_error = str(e)
             return
@@ -114,3 +120,7 @@ class UsersState(AuthState):
         self.reset_user, self.reset_error = "", ""
         self._reload()
         return rx.toast.success(f"{name}: password reset. Tell them to change it.")
+
+
+def _update(name: str, **changes) -> None:
+    users.admin_update(users.get(name).id, **changes)

@@ -13,7 +13,7 @@ from datetime import datetime
 from rxpanel.deploy.build import env_hash
 from rxpanel.deploy.plan import ReleaseInfo
 from rxpanel.secrets import encrypt
-from rxpanel.services import apps, deployments, releases, servers, standbys
+from rxpanel.services import apps, deployments, placements, releases, servers, standbys
 
 FLUSH_EVERY, FLUSH_LINES = 0.2, 50
 
@@ -81,6 +81,8 @@ class DbJournal:
             req_hash=release.req_hash,
             env_enc=encrypt(json.dumps(env)),
             env_hash=env_hash(env),
+            schema_heads=release.schema_heads,
+            database=release.database,
         )
         deployments.set_fields(self.dep_id, release_id=release.id)
 
@@ -101,3 +103,6 @@ class DbJournal:
 
     def standby_until(self, server_id: int, color: str, release_id: str, at: datetime) -> None:
         standbys.record(self.app_id, server_id, color, release_id, at)
+
+    def schema_migrated(self, server_id: int, revision: str) -> None:
+        placements.set_db_revision(self.app_id, server_id, revision)

@@ -51,6 +51,8 @@ def release_info(r: Release) -> ReleaseInfo:
         build_key=r.build_key,
         live_at=r.live_at,
         removed_at=r.removed_at,
+        schema_heads=r.schema_heads,
+        database=r.database,
     )
 
 

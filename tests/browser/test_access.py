@@ -49,9 +49,11 @@ class Known:
     deployments: list[int]
     texts: list[str] = field(default_factory=list)  # strings no visitor may see
 
+    admins: list[str] = field(default_factory=list)
+
     @property
     def needs_setup(self) -> bool:
-        return not self.users
+        return not self.admins
 
 
 def _read(home: Path) -> Known:
@@ -63,6 +65,7 @@ def _read(home: Path) -> Known:
             servers=column("select name from server order by name"),
             hosts=column("select host from server"),
             users=column("select username from user"),
+            admins=column("select username from user where role = 'admin'"),
             token_prefixes=column("select prefix from apitoken"),
             deployments=column("select id from deployment order by id desc"),
         )
@@ -71,6 +74,12 @@ def _read(home: Path) -> Known:
     known.texts = sorted(
         {*known.apps, *known.servers, *known.token_prefixes}
         | {h for h in known.hosts if h not in ("127.0.0.1", "localhost")}
+        # the first-run setup token, while there is one, reaches no browser either
+        | (
+            {(home / "setup-token").read_text().strip()}
+            if (home / "setup-token").exists()
+            else set()
+        )
     )
     return known
 

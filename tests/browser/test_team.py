@@ -19,6 +19,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.test_dashboard import ADMIN, APP, PASSWORD
 from tests.conftest import SAMPLE_APP, free_port
+from tests.support.browser import fill_setup
 
 pytestmark = pytest.mark.browser
 
@@ -112,10 +113,7 @@ def _make_ready(t: Team, request) -> None:
     t.go(page, "/")
     expect(page.locator("#setup-form, #login-form")).to_be_visible(timeout=30_000)
     if page.locator("#setup-form").count():
-        page.fill("#field-username", ADMIN)
-        page.fill("#field-password", PASSWORD)
-        page.fill("#field-confirm", PASSWORD)
-        page.locator("#setup-form button[type=submit]").click()
+        fill_setup(page, t.panel.home)
         expect(page.locator("#user-menu")).to_have_text(ADMIN)
         t.logout(page)
     if not any(a["name"] == APP for a in t.cli.json("app", "list")):

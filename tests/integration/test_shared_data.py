@@ -1,7 +1,10 @@
 """Data that lives across releases, end to end on the sandbox: rows a running
 release writes to a relative SQLite file and a file it stores in Reflex's upload
 dir survive a redeploy, a rollback, and retention removing the release that
-wrote them (they live in <app>/shared/, linked into every release)."""
+wrote them (they live in <app>/shared/, linked into every release). Its
+migrations (alembic/, notes.db as rxconfig's db_url) get a snapshot before each
+one; a rollback to a release whose migrations end earlier warns first, and a
+restore brings back the snapshot's rows."""
 
 from __future__ import annotations
 
@@ -53,7 +56,39 @@ def with_notes(repo: AppRepo) -> None:
             'Route("/api/version", version)',
         )
     )
+    config = repo.path / "rxconfig.py"
+    config.write_text(
+        config.read_text().replace("rx.Config(", 'rx.Config(db_url="sqlite:///notes.db", ')
+    )
+    repo.write("alembic.ini", "[alembic]\nscript_location = alembic\n")
+    reqs = repo.path / "requirements.txt"  # Reflex's database extra: sqlmodel, alembic
+    reqs.write_text(reqs.read_text().replace("reflex==", "reflex[db]=="))
+    (repo.path / "alembic" / "versions").mkdir(parents=True)
+    add_migration(repo, "a1", None, "tags")
     repo.commit("notes route")
+
+
+MIGRATION = """from alembic import op
+
+revision = {rev!r}
+down_revision = {down!r}
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.execute("create table if not exists {table} (id integer primary key)")
+
+
+def downgrade():
+    op.execute("drop table {table}")
+"""
+
+
+def add_migration(repo: AppRepo, rev: str, down: str | None, table: str) -> None:
+    repo.write(
+        f"alembic/versions/{rev}_{table}.py", MIGRATION.format(rev=rev, down=down, table=table)
+    )
 
 
 def test_rows_and_uploads_survive_redeploy_rollback_and_retention(
@@ -104,15 +139,31 @@ def test_rows_and_uploads_survive_redeploy_rollback_and_retention(
     assert os.readlink(backend / "uploaded_files") == str(shared / "uploaded_files")
     assert (shared / "uploaded_files" / "photo.txt").read_text() == "uploaded"
 
+    add_migration(repo, "b2", "a1", "labels")  # v2 adds a migration
     repo.set_version("v2")  # a visible change: a new build, a new release dir
     deploy()
     assert version() == "v2"
     assert (notes()["rows"], notes()["files"]) == (3, ["photo.txt"])
+    heads = {r["id"]: r["schema_heads"] for r in cli.json("releases", "notes")}
+    assert sorted(heads.values()) == ["a1", "b2"]
+    [snap] = cli.json("db", "snapshots", "notes")  # of the 3 rows, before b2 ran
+    assert (snap["release"], snap["file"]) == (cli.json("releases", "notes")[0]["id"], "notes.db")
 
-    result = cli("rollback", "notes")
+    warned = cli("rollback", "notes")  # v1's migrations end at a1, the database is at b2
+    assert warned.returncode == 2, warned.stdout + warned.stderr
+    assert "schema newer than this release: rolling back keeps the newer database" in warned.stderr
+    assert "add --yes" in warned.stderr and version() == "v2"
+    result = cli("rollback", "notes", "--yes")
     assert result.returncode == 0, result.stdout + result.stderr
     assert version() == "v1"
     assert (notes()["rows"], notes()["files"]) == (3, ["photo.txt"])
+
+    assert httpx.post(f"{url}/api/notes").status_code == 200  # a row the restore takes back
+    assert notes()["rows"] == 4
+    restored = cli.ok("db", "restore", "notes", snap["name"], "--yes")  # the use case
+    assert f"notes.db restored from .snapshots/{snap['name']}" in restored
+    assert "alembic revision a1" in restored
+    assert notes()["rows"] == 3
 
     for v in ("v3", "v4"):  # with one good release kept, v1 leaves the server
         repo.set_version(v)

@@ -16,3 +16,17 @@ CHROMIUM_ARGS = [
 
 ADMIN = "ada"
 PASSWORD = "correct-horse-battery"
+
+
+def setup_token(home) -> str:
+    """The one-time token a fresh panel keeps while no admin exists (services.setup)."""
+    return (home / "setup-token").read_text().strip()
+
+
+def fill_setup(page, home, username: str = ADMIN, password: str = PASSWORD) -> None:
+    """Fill the first-run form with the panel's setup token and submit it."""
+    page.fill("#field-setup_token", setup_token(home))
+    page.fill("#field-username", username)
+    page.fill("#field-password", password)
+    page.fill("#field-confirm", password)
+    page.locator("#setup-form button[type=submit]").click()

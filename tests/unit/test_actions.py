@@ -270,3 +270,92 @@ def test_a_use_case_refuses_a_role_below_it_whoever_calls_it(shop, host_calls):
             attempt()
     assert queued(shop) == [] and host_calls == [] and apps.get("shop")
     assert {e.outcome for e in audit.query(actor="vic")} == {"refused"}
+
+
+# -- rollback and schema -------------------------------------------------------------
+
+OLD, NEW = "20260101T000001-aaaa", "20260101T000002-bbbb"
+
+
+def schema_deployed(app, db_revision: str | None = "b2"):
+    """shop with v1 at head a1 (good) and v2 at head b2 (live), the database at b2."""
+    from rxpanel.services import placements
+
+    release(app, OLD, "good", 3, schema_heads="a1")
+    release(app, NEW, "live", 2, schema_heads="b2")
+    apps.set_live(app.id, NEW, "blue")
+    if db_revision is not None:
+        placements.set_db_revision(app.id, None, db_revision)
+    return apps.get(app.name)
+
+
+def rel(rid: str, heads: str):
+    from rxpanel.models import Release
+
+    return Release(id=rid, app_id=1, commit="c", build_key="k", req_hash="", env_enc="",
+                   schema_heads=heads)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "target, db, note",
+    [
+        (rel(OLD, "a1"), "a1", ""),  # the same schema
+        (rel(OLD, "a1"), None, ""),  # not known (never migrated since the panel records it)
+        (rel(OLD, "a1"), "b2", releases.NEWER),  # a newer release migrated it
+        (rel(OLD, ""), "b2", releases.NEWER),  # the target has no migrations at all
+        (rel(NEW, "b2"), "a1", releases.OLDER),  # restored from before NEW's migration
+        (rel(OLD, "a1"), "zz", releases.OTHER),  # no release of ours ends there
+        (rel(OLD, "a1 x9"), "b2", releases.NEWER),  # two heads
+    ],
+)
+def test_the_schema_note_of_a_rollback_target(target, db, note):
+    others = [rel(OLD, "a1"), rel(NEW, "b2"), target]
+    assert releases.schema_note(target, db, others) == note
+
+
+def test_a_rollback_to_an_older_schema_asks_first_and_goes_when_forced(shop):
+    app = schema_deployed(shop)
+    shown = {r.id: r.schema_note for r in releases.records(app)}
+    assert shown == {OLD: releases.NEWER, NEW: ""}  # the current one says nothing
+    with pytest.raises(actions.SchemaWarning) as refused:
+        actions.request_rollback("shop", ACTOR)
+    assert refused.value.warning == (
+        "schema newer than this release: rolling back keeps the newer database (the database "
+        f"is at alembic revision b2, release {OLD} at a1); a rollback never touches the data"
+    )
+    assert isinstance(refused.value, errors.Conflict) and queued(shop) == []
+    assert audit.query(action="rollback")[0].outcome == "refused"
+    asked = actions.request_rollback("shop", ACTOR, force=True)
+    assert asked.release.id == OLD and queued(shop)[0].kind == "rollback"
+    assert "confirmed: schema newer" in audit.query(action="rollback")[0].detail
+
+
+def test_a_rollback_to_the_same_schema_does_not_ask(shop):
+    app = schema_deployed(shop, db_revision="a1")
+    assert actions.request_rollback(app, ACTOR).release.id == OLD
+
+
+def test_the_api_answers_a_schema_warning_with_409_unless_forced(api, shop):
+    schema_deployed(shop)
+    asked = api.post("/api/v1/apps/shop/rollback", json={})
+    assert asked.status_code == 409
+    assert asked.json()["warning"].startswith(releases.NEWER)
+    assert asked.json()["error"].endswith('send "force": true to roll back anyway')
+    assert api.post("/api/v1/apps/shop/rollback", json={"force": "yes"}).status_code == 400
+    assert api.post("/api/v1/apps/shop/rollback", json={"force": True}).status_code == 202
+    rels = {r["id"]: r for r in api.get("/api/v1/apps/shop/releases").json()}
+    assert (rels[OLD]["schema_heads"], rels[OLD]["schema_note"]) == ("a1", releases.NEWER)
+
+
+def test_the_cli_prints_the_warning_and_asks_for_yes(shop, monkeypatch, capsys):
+    from rxpanel import cli
+    from rxpanel.cli import deploys
+
+    schema_deployed(shop)
+    monkeypatch.setattr(deploys, "_run_and_follow", lambda app_id, dep_id: 0)
+    assert cli.main(["rollback", "shop"]) == 2
+    err = capsys.readouterr().err
+    assert releases.NEWER in err and "add --yes to roll back anyway" in err
+    assert queued(shop) == []
+    assert cli.main(["rollback", "shop", "--yes"]) == 0
+    assert queued(shop)[0].kind == "rollback"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from rxpanel import validate
@@ -591,3 +593,25 @@ def test_redact_without_secrets():
 
 def test_redact_accepts_any_iterable_with_duplicates():
     assert redact("s3cret s3cret", (s for s in ["s3cret", "s3cret"])) == f"{REDACTED} {REDACTED}"
+
+
+@pytest.mark.parametrize(
+    "choice, custom, path",
+    [("/ping", "ignored", "/ping"), ("/_health", "", "/_health"), ("custom", " /up ", "/up")],
+)
+def test_health_choice_is_liveness_readiness_or_a_checked_custom_path(choice, custom, path):
+    assert validate.health_choice(choice, custom) == path
+
+
+@pytest.mark.parametrize(
+    "choice, custom, says",
+    [
+        ("custom", "/a b", "no spaces, quotes or query"),
+        ("custom", "/x'", "must look like /ping: start with /"),
+        ("custom", "", "must look like /ping"),
+        ("/healthz", "", "must be /ping, /_health or custom"),
+    ],
+)
+def test_health_choice_refuses(choice, custom, says):
+    with pytest.raises(validate.ValidationError, match=re.escape(says)):
+        validate.health_choice(choice, custom)

@@ -65,8 +65,13 @@ RESTORE = (
     "with dst:\n"
     "    src.backup(dst)\n"
     "src.close()\n"
-    "dst.close()\n"
-    "print(path + ' restored from .snapshots/' + name)"
+    "print(path + ' restored from .snapshots/' + name)\n"
+    "try:\n"
+    "    revs = sorted(r[0] for r in dst.execute('select version_num from alembic_version'))\n"
+    "    print('alembic revision: ' + ' '.join(revs))\n"
+    "except sqlite3.Error:\n"
+    "    pass\n"
+    "dst.close()"
 )
 
 
@@ -81,5 +86,6 @@ def file_of(name: str) -> str:
 
 def restore(app: AppLayout, name: str) -> str:
     """Copy a snapshot back into its database (sqlite3's backup API: the running
-    release sees the restored data at its next query). `name` is validated."""
+    release sees the restored data at its next query), then print the alembic
+    revision it is at, if it has one. `name` is validated."""
     return f"python3 -c {q(RESTORE)} {q(app.shared)} {q(name)} {q(file_of(name))}"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rxpanel.deploy import build as local_build
+from rxpanel.deploy import doctor
 from rxpanel.deploy.journal import DeployFailed
 from rxpanel.deploy.recipe import Run
 
@@ -20,11 +21,36 @@ def checkout(run: Run) -> None:
         except local_build.BuildError as e:
             raise DeployFailed(str(e)) from None
         run.journal.commit_resolved(source.commit)
-    run.source = source
-    run.key = run.builder.build_key(
-        commit=source.commit, req_hash=source.req_hash, url=app.url, env=dict(run.plan.env)
+        run.source = source
+        run.key = run.builder.build_key(
+            commit=source.commit, req_hash=source.req_hash, url=app.url, env=dict(run.plan.env)
+        )
+        run.cached = run.plan.reusable(run.key)
+        examine(run)
+
+
+def examine(run: Run) -> None:
+    """The doctor's findings, one line each, before the long part of the build: a
+    FAIL the build cannot survive stops it here (unless a kept release of this very
+    build exists: it was built, so the doctor is wrong about it)."""
+    facts = doctor.Facts(
+        run.app.name,
+        dict(run.plan.env),
+        tuple(t.layout.shared for t in run.targets),
+        pinned=run.source.requirements.decode(errors="replace") or None,
     )
-    run.cached = run.plan.reusable(run.key)
+    try:
+        findings = doctor.run(Path(run.source.path), facts, doctor.build_checks())
+    except Exception as e:  # noqa: BLE001 - the doctor never breaks a build itself
+        run.log.line(f"doctor: could not check the source ({e.__class__.__name__}: {e})")
+        return
+    for finding in findings:
+        if finding.level != doctor.PASS:
+            run.log.line(f"doctor: {finding}", "error" if finding.level == doctor.FAIL else "warn")
+    run.log.line(f"doctor: {doctor.summary(findings)}")
+    fatal = next((f for f in findings if f.fatal), None)
+    if fatal is not None and run.cached is None:
+        raise DeployFailed(f"doctor: {fatal.message}")
 
 
 @dataclass

@@ -10,14 +10,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from rxpanel.deploy.commands import release, shared, snapshot
+from rxpanel.deploy import schema
+from rxpanel.deploy.commands import release
 from rxpanel.deploy.commands import venv as venv_cmd
 from rxpanel.deploy.fleet import Target
 from rxpanel.deploy.journal import DeployFailed
 from rxpanel.deploy.plan import ReleaseInfo
 from rxpanel.deploy.recipe import Run
 from rxpanel.deploy.remote import RemoteError
-from rxpanel.deploy.steps.shared import env_defaults, paths_of
+from rxpanel.deploy.steps.shared import env_defaults, migrated, paths_of, snapshot_first
 from rxpanel.deploy.templates.release import (
     render_env_file,
     render_release_json,
@@ -53,12 +54,15 @@ def upload_backend(run: Run) -> None:
     """The backend and its launcher everywhere, as soon as the build has it."""
     app, source, env = run.app, run.source, dict(run.plan.env)
     backend_zip = run.building.backend_zip()
+    heads, database = schema.of_backend(backend_zip, env)
     rel = ReleaseInfo(
         id=new_release_id(),
         commit=source.commit,
         status="new",
         req_hash=source.req_hash,
         build_key=run.key,
+        schema_heads=heads,
+        database=database,
     )
     run.journal.release_created(rel, env)
     run.release = rel
@@ -106,16 +110,9 @@ def upload_backend(run: Run) -> None:
 
 def migrate(run: Run) -> None:
     primary = run.primary
-    databases = snapshot.databases(shared.split(paths_of(run))[0])
     with run.log.step("migrate"):
         try:
-            if databases:
-                primary.run(
-                    snapshot.before_migrate(primary.layout, run.release.id, databases),
-                    "snapshotting the database",
-                    on_line=run.log.output,
-                    timeout=600,
-                )
+            snapshot_first(run)
             primary.run(
                 venv_cmd.migrate(primary.layout, run.release.id, run.source.req_hash),
                 "reflex db migrate",
@@ -124,6 +121,7 @@ def migrate(run: Run) -> None:
             )
         except DeployFailed as e:
             raise DeployFailed(f"{primary.tag}{e}") from None  # one server: say which
+    migrated(run)
     run.unfinished = True  # from here a failure makes the release bad
 
 

@@ -127,3 +127,22 @@ def test_a_snapshot_is_listed_and_restored(world):
     assert rows(db) == 1
     missing = world.run(snapshot.restore(world.app, name.replace("Z-", "Z-x")))
     assert missing.returncode == 1 and "no snapshot" in missing.stderr
+
+
+def test_a_restore_says_which_alembic_revision_the_database_is_back_at(world):
+    shared = Path(world.app.shared)
+    shared.mkdir(parents=True)
+    db = shared / "reflex.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("create table alembic_version (version_num varchar(32) primary key)")
+        conn.execute("insert into alembic_version values ('a1')")
+    Path(world.app.release(RID), "backend/alembic").mkdir(parents=True)
+    assert world.run(snapshot.before_migrate(world.app, RID, ["reflex.db"])).returncode == 0
+    with sqlite3.connect(db) as conn:  # the migration the snapshot was taken for
+        conn.execute("update alembic_version set version_num = 'b2'")
+    [name] = world.run(snapshot.list_all(world.app)).stdout.split()
+    result = world.run(snapshot.restore(world.app, name))
+    assert result.stdout.splitlines() == [
+        f"reflex.db restored from .snapshots/{name}",
+        "alembic revision: a1",
+    ]

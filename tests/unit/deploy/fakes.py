@@ -57,9 +57,7 @@ class FakeRemote:
 
     def run(self, command, *, label="remote command", timeout=600, check=True, on_line=None):
         self.fleet.record(self.name, label, command)
-        result = self.fleet.answers.get(
-            (self.name, label), DEFAULTS.get(label, Result(0, "", ""))
-        )
+        result = self.fleet.answers.get((self.name, label), DEFAULTS.get(label, Result(0, "", "")))
         for line in result.stdout.splitlines():
             if on_line:
                 on_line(line)
@@ -90,6 +88,7 @@ class FakeBuilder:
 
     def __init__(self, tmp: Path, fail: str | None = None):
         self.tmp, self.fail, self.exports = tmp, fail, 0
+        self.backend_files: dict[str, str] = {}  # more files in backend.zip (alembic/...)
 
     def checkout(self, app, source, branch, ref, log):
         log(f"checked out {branch}")
@@ -105,6 +104,8 @@ class FakeBuilder:
         for name in ("backend", "frontend"):
             with zipfile.ZipFile(out / f"{name}.zip", "w") as z:
                 z.writestr(f"{name}.txt", name)
+                for path, text in self.backend_files.items() if name == "backend" else ():
+                    z.writestr(path, text)
         backend_ready(out / "backend.zip")
         if self.fail:
             raise build.BuildError(self.fail)

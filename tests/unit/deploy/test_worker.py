@@ -14,7 +14,7 @@ from rxpanel.deploy import engine
 from rxpanel.deploy.commands import lock
 from rxpanel.deploy.remote import Result
 from rxpanel.models import StandbyStop
-from rxpanel.services import apps, deployments, releases, servers, standbys
+from rxpanel.services import Conflict, apps, deployments, placements, releases, servers, standbys
 from rxpanel.validate import ValidationError
 from rxpanel.worker import hosts, journal, plans, runs
 from tests.unit.deploy.fakes import COMMIT, FakeBuilder, Fleet
@@ -41,9 +41,13 @@ def fleet(monkeypatch, tmp_path):
     fleet = Fleet()
     fake = functools.partial(engine.execute, connect=fleet.connect, builder=FakeBuilder(tmp_path))
     monkeypatch.setattr(runs.engine, "execute", fake)
-    monkeypatch.setattr(hosts, "connect_server", lambda server: fleet.connect(
-        plans.target_of(server, {}, primary=False), [], lambda key: None
-    ))
+    monkeypatch.setattr(
+        hosts,
+        "connect_server",
+        lambda server: fleet.connect(
+            plans.target_of(server, {}, primary=False), [], lambda key: None
+        ),
+    )
     return fleet
 
 
@@ -195,16 +199,108 @@ def test_snapshots_are_listed_and_restored_on_the_primary_under_the_lock(app, fl
 
     name = "20261121T180102-ab12cd-20261201T235000Z-reflex.db"
     fleet.answers[("s1", "listing the snapshots")] = Result(0, f"junk\n{name}\n", "")
-    [found] = snapshots.list_snapshots(app)
+    listing = snapshots.list_snapshots(app)
+    [found] = listing.snapshots
+    assert (listing.server, listing.note) == ("s1", "")
     assert (found.release, found.taken, found.file) == (
         "20261121T180102-ab12cd",
         "20261201T235000Z",
         "reflex.db",
     )
-    fleet.answers[("s1", "restoring")] = Result(0, "reflex.db restored\n", "")
-    assert snapshots.restore(app, name) == "reflex.db restored"
+    fleet.answers[("s1", "restoring")] = Result(0, "reflex.db restored\nalembic revision: b2\n", "")
+    assert snapshots.restore(app, name) == snapshots.Restored("s1", "reflex.db restored", "b2")
+    assert placements.db_revision(app.id) == "b2"
     layout = plans.layout_of(app, apps.targets(app)[0][0])
     assert fleet.labels("s1")[-3:] == ["taking the app lock", "restoring", "releasing the lock"]
     assert fleet.sent("s1", "restoring") == [snapshot.restore(layout, name)]
     with pytest.raises(ValidationError):
         snapshots.restore(app, "../../etc/passwd")
+
+
+MIGRATIONS = {
+    "alembic/versions/1_a.py": 'revision = "a1"\ndown_revision = None\n',
+    "alembic/versions/2_b.py": 'revision: str = "b2"\ndown_revision: str | None = "a1"\n',
+}
+
+
+def use_builder(monkeypatch, fleet, tmp_path, files) -> None:
+    builder = FakeBuilder(tmp_path)
+    builder.backend_files = files
+    fake = functools.partial(engine.execute, connect=fleet.connect, builder=builder)
+    monkeypatch.setattr(runs.engine, "execute", fake)
+
+
+def log_of(dep) -> list[str]:
+    return [r.line for r in deployments.logs_after(dep.id)]
+
+
+def test_a_release_records_its_heads_and_the_primary_its_database_revision(
+    app, fleet, monkeypatch, tmp_path
+):
+    use_builder(monkeypatch, fleet, tmp_path, MIGRATIONS)
+    done = deploy(app)
+    assert done.status == "success", done.reason
+    rel = releases.get(done.release_id)
+    assert (rel.schema_heads, rel.database) == ("b2", "")
+    assert placements.db_revision(app.id) == "b2"
+    assert not any("no snapshot" in line for line in log_of(done))
+
+
+def test_a_server_database_gets_no_snapshot_and_says_so_once(app, fleet, monkeypatch, tmp_path):
+    from rxpanel import actions
+    from rxpanel.actions import Actor
+
+    current = {k: v for k, v in apps.public(app).items() if k in apps.SETTINGS}
+    shared = {**current, "shared_paths": "reflex.db"}  # a SQLite file it would snapshot
+    site = {"name": "demo", "server": "s1", "source": "/srv/src", "url": "http://127.0.0.1:9000"}
+    apps.update("demo", apps.AppInput(**site, **shared))
+    use_builder(monkeypatch, fleet, tmp_path, MIGRATIONS)
+    url = "postgresql+psycopg://shop:hunter2@db.internal:5432/shop"
+    apps.set_env("demo", {"DB_URL": url})
+    done = deploy(app)
+    assert done.status == "success", done.reason
+    note = "the database is PostgreSQL at db.internal:5432: rxpanel takes no snapshot; its backups are yours"
+    lines = log_of(done)
+    assert lines.count(note) == 1
+    assert lines.index(note) < next(i for i, ln in enumerate(lines) if ln.startswith("✓ migrate"))
+    assert not any("hunter2" in line for line in lines)
+    assert "snapshotting the database" not in fleet.labels("s1")
+    assert "reflex db migrate" in fleet.labels("s1")
+    assert releases.get(done.release_id).database == "PostgreSQL at db.internal:5432"
+    before = len(fleet.labels("s1"))
+    listing = actions.list_snapshots("demo", Actor.cli())
+    assert (listing.snapshots, listing.note) == ([], note)
+    with pytest.raises(Conflict, match="takes no snapshot"):
+        actions.restore_snapshot(
+            "demo", "20261121T180102-ab12cd-20261201T235000Z-reflex.db", Actor.cli()
+        )
+    assert len(fleet.labels("s1")) == before  # nothing was run on the server
+
+
+def test_restore_through_the_use_case_is_audited_and_refused_while_locked(app, fleet):
+    from rxpanel import actions
+    from rxpanel.actions import Actor
+    from rxpanel.services import Forbidden, audit
+
+    name = "20261121T180102-ab12cd-20261201T235000Z-reflex.db"
+    viewer = Actor.user("val", "viewer")
+    with pytest.raises(Forbidden):
+        actions.restore_snapshot("demo", name, viewer)
+    fleet.answers[("s1", "taking the app lock")] = Result(
+        lock.LOCKED_EXIT, "", "locked by: deployment #7 (host:1)\n"
+    )
+    with pytest.raises(Conflict, match="locked on s1 by deployment #7 .host:1.: restore when"):
+        actions.restore_snapshot("demo", name, Actor.user("ada", "deployer"))
+    assert "restoring" not in fleet.labels("s1")
+    del fleet.answers[("s1", "taking the app lock")]
+    fleet.answers[("s1", "restoring")] = Result(
+        0, f"reflex.db restored from .snapshots/{name}\n", ""
+    )
+    done = actions.restore_snapshot("demo", name, Actor.user("ada", "deployer"))
+    assert (done.server, done.revision) == ("s1", None)
+    rows = [(e.actor, e.action, e.outcome) for e in audit.records(action="db.restore")]
+    assert rows[:3] == [
+        ("ada", "db.restore", "ok"),
+        ("ada", "db.restore", "refused"),
+        ("val", "db.restore", "refused"),
+    ]
