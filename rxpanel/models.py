@@ -78,6 +78,8 @@ class App(SQLModel, table=True):
     failure_streak: int = 0
     success_streak: int = 0
     webhook_secret_enc: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # a pushed commit older than the live one (a replayed push) deploys only when allowed
+    allow_old_pushes: bool = False
     created_at: datetime = Timestamp(default_factory=utcnow)
 
 

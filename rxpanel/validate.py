@@ -11,6 +11,8 @@ import re
 import shlex
 from urllib.parse import urlsplit
 
+import idna
+
 from rxpanel.errors import Invalid
 
 
@@ -186,8 +188,15 @@ def _source_host(value: str, name: str) -> None:
         ) from None
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+CATCH_ALL_HINT = "an admin can allow it with `--allow-ip-url` on `app add` or `app update`"
+
+
 def public_url(value: str) -> str:
-    """The app's public URL: http(s)://host[:port], no path, query or credentials."""
+    """The app's public URL, normalised: scheme and host lower-case, the host in
+    IDNA (punycode), no default port, no trailing slash; no path, query or
+    credentials. Spellings of one site give one string, so they compare equal.
+    A catch-all host (`_`, `*.example.com`) passes here: `needs_admin` says so."""
     value = (value or "").strip()
     _no_control(value, "URL")
     try:
@@ -195,9 +204,10 @@ def public_url(value: str) -> str:
         url_port = parts.port
     except ValueError:
         raise ValidationError(f"URL {_shown(value)} is not valid") from None
-    if parts.scheme not in ("http", "https"):
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS:
         raise ValidationError(f"URL {_shown(value)} must start with http:// or https://")
-    if parts.username or parts.password or parts.query or parts.fragment:
+    if parts.username or parts.password or "@" in parts.netloc or parts.query or parts.fragment:
         raise ValidationError(
             f"URL {_shown(value)} must not hold credentials, a query or a fragment"
         )
@@ -205,12 +215,64 @@ def public_url(value: str) -> str:
         raise ValidationError(f"URL {_shown(value)} must not have a path (apps are served at /)")
     if "%" in (parts.hostname or ""):
         raise ValidationError(f"URL {_shown(value)} must not use an IPv6 zone id")
-    hostname = host(parts.hostname or "")
+    hostname = _url_host(value, parts.hostname or "")
     shown = f"[{hostname}]" if ":" in hostname else hostname
-    if url_port is not None:
+    if url_port is not None and url_port != DEFAULT_PORTS[scheme]:
         port(url_port, "URL port")
-        return f"{parts.scheme}://{shown}:{url_port}"
-    return f"{parts.scheme}://{shown}"
+        return f"{scheme}://{shown}:{url_port}"
+    return f"{scheme}://{shown}"
+
+
+def _url_host(value: str, name: str) -> str:
+    """A URL's host: an IP address, a hostname in IDNA, or a catch-all name."""
+    if name == "*":
+        raise ValidationError(
+            f"URL {_shown(value)}: nginx takes no server name '*'; "
+            "a catch-all is '_' (and needs an admin's --allow-ip-url)"
+        )
+    if name == "_":
+        return name
+    prefix = next((p for p in ("*.", ".") if name.startswith(p)), "")  # nginx's wildcards
+    name = name[len(prefix) :]
+    if not name.isascii():
+        try:
+            name = idna.encode(name, uts46=True).decode()
+        except idna.IDNAError as e:
+            raise ValidationError(f"URL {_shown(value)} has a host IDNA refuses: {e}") from None
+    return prefix + host(name)
+
+
+def needs_admin(url: str) -> str:
+    """Why a (normalised) public URL needs an admin's explicit consent, or "".
+    nginx gives a `listen <IP>:<port>` site every request to that address, whatever
+    the Host, and a catch-all or wildcard name every name no other site claims.
+    Loopback addresses need none: only the server itself reaches them (the sandbox)."""
+    name = urlsplit(url).hostname or ""
+    if name == "_" or name.startswith(("*.", ".")):
+        return (
+            f"{url} is a catch-all name: its site would answer for every name no other "
+            f"site claims; use a host name, or {CATCH_ALL_HINT}"
+        )
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return ""
+    if address.is_loopback:
+        return ""
+    return (
+        f"{url} is an IP address: nginx would send every request to {address} to this app, "
+        f"whatever site it asks for (ACME challenges too); use a host name, or {CATCH_ALL_HINT}"
+    )
+
+
+def url_claims(url: str) -> set[tuple[str, int]]:
+    """The (server name, port) pairs a (normalised) public URL's nginx site takes:
+    an https site also answers port 80 (its redirect)."""
+    parts = urlsplit(url)
+    name = parts.hostname or ""
+    if parts.scheme == "https":
+        return {(name, parts.port or 443), (name, 80)}
+    return {(name, parts.port or 80)}
 
 
 def env_key(value: str) -> str:

@@ -4,7 +4,7 @@ server, receive a push, list or restore a database snapshot, run the doctor. The
 server is touched, and write the audit log with the one Actor type."""
 
 from rxpanel.actions.actor import Actor, record
-from rxpanel.actions.apps import detach_server, remove_app
+from rxpanel.actions.apps import add_app, detach_server, remove_app, update_app
 from rxpanel.actions.deploys import (
     Requested,
     SchemaWarning,
@@ -23,6 +23,7 @@ __all__ = [
     "Report",
     "Requested",
     "SchemaWarning",
+    "add_app",
     "check_server",
     "detach_server",
     "doctor_app",
@@ -35,4 +36,5 @@ __all__ = [
     "request_rollback",
     "restore_snapshot",
     "run_here",
+    "update_app",
 ]

@@ -1,11 +1,33 @@
-"""Remove an app, or one server of its fleet: refused before any server is touched."""
+"""Add or change an app (an IP-address or catch-all URL only with an admin's consent);
+remove an app, or one server of its fleet: refused before any server is touched."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from rxpanel import validate
 from rxpanel.actions import _host
 from rxpanel.actions.actor import Actor, record, require
+from rxpanel.models import App
 from rxpanel.services import Conflict, NotFound, apps, deployments
+
+
+def _consent(data: apps.AppInput, actor: Actor) -> None:
+    """`allow_ip_url` lets one app take another's traffic: for admins only."""
+    if data.allow_ip_url:
+        require(actor, "admin", "app.allow_ip_url", f"app:{data.name}")
+
+
+def add_app(data: apps.AppInput, actor: Actor, further: Sequence[str] = ()) -> App:
+    require(actor, "deployer", "app.add", f"app:{data.name}")
+    _consent(data, actor)
+    return apps.add(data, further)
+
+
+def update_app(name: str, data: apps.AppInput, actor: Actor) -> App:
+    require(actor, "deployer", "app.update", f"app:{name}")
+    _consent(data, actor)
+    return apps.update(name, data)
 
 
 def remove_app(name: str, actor: Actor, purge: bool = False) -> list[str]:

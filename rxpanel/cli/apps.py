@@ -11,15 +11,17 @@ from rxpanel.services.apps import CLI_SETTINGS as SETTINGS
 
 
 def add(a) -> int:
+    from rxpanel import actions
     from rxpanel.services import apps
 
     env = dict(validate.env_pair(e) for e in a.env or [])
     settings = {k: getattr(a, k) for k in SETTINGS if getattr(a, k) is not None}
     primary, *more = a.server  # a fleet: the same app on further servers, all or nothing
-    app = apps.add(
-        apps.AppInput(name=a.name, server=primary, source=a.source, url=a.url, env=env, **settings),
-        further=more,
+    data = apps.AppInput(
+        name=a.name, server=primary, source=a.source, url=a.url, env=env, **settings
     )
+    data.allow_ip_url = a.allow_ip_url  # admins only: actions.add_app checks the role
+    app = actions.add_app(data, actor(), further=more)
     record("app.add", f"app:{app.name}", ("env: " + ", ".join(sorted(env))) if env else "")
     ports = apps.targets(app)[0][1]
     where = (
@@ -45,9 +47,9 @@ def update(a) -> int:
     current = app_records.public(app)
     fields = ("server", "source", "url", *SETTINGS)
     changed = {k: getattr(a, k) for k in fields if getattr(a, k) is not None}
-    apps.update(
-        a.name, apps.AppInput(name=a.name, **{**{k: current[k] for k in fields}, **changed})
-    )
+    data = apps.AppInput(name=a.name, **{**{k: current[k] for k in fields}, **changed})
+    data.allow_ip_url = a.allow_ip_url
+    actions.update_app(a.name, data, actor())
     record("app.update", f"app:{a.name}", ", ".join(sorted(changed)))
     print(f"app {a.name} updated; the next deploy uses the new settings")
     return 0
@@ -190,6 +192,18 @@ def setting_flags(s: argparse.ArgumentParser, defaults: bool) -> None:
         help="roll back when down within the watch window after a deploy (yes)",
     )
     s.add_argument("--watch-minutes", type=float, help="the watch window after a deploy (5)")
+    s.add_argument(
+        "--allow-old-pushes",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="deploy a pushed commit older than the live one, e.g. a replayed push (no)",
+    )
+    s.add_argument(
+        "--allow-ip-url",
+        action="store_true",
+        help="admins: allow an IP-address URL or a catch-all name (_, *.example.com); "
+        "its nginx site takes requests meant for other sites",
+    )
 
 
 def register(commands) -> None:

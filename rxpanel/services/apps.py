@@ -42,7 +42,7 @@ SETTINGS = (
 )
 # The CLI's flags: the form's settings and shared_paths, which a form that does not
 # show it must not clear (AppInput.shared_paths None keeps what is stored).
-CLI_SETTINGS = (*SETTINGS, "shared_paths")
+CLI_SETTINGS = (*SETTINGS, "shared_paths", "allow_old_pushes")
 
 
 @dataclass
@@ -55,6 +55,7 @@ class AppInput:
     env: dict[str, str] = field(default_factory=dict)
     keep_releases: int | str = 5
     shared_paths: str | None = None  # None: unchanged (none for a new app)
+    allow_old_pushes: bool | str | None = None  # None: unchanged (no for a new app)
     health_path: str = "/ping"
     health_timeout: int | str = 60
     standby_minutes: float | str = 15
@@ -63,11 +64,21 @@ class AppInput:
     failure_threshold: int | str = 3
     auto_rollback: bool | str = True
     watch_minutes: float | str = 5
+    # an IP-address or catch-all URL: an admin's explicit consent (actions check the role)
+    allow_ip_url: bool = False
+
+    def check_consent(self, url: str) -> None:
+        """Refuse a URL that takes other sites' traffic unless allowed (validate.needs_admin)."""
+        why = validate.needs_admin(url)
+        if why and not self.allow_ip_url:
+            raise validate.ValidationError(why)
 
     def cleaned(self) -> dict:
         shared = {}
         if self.shared_paths is not None:
             shared["shared_paths"] = validate.shared_paths(self.shared_paths)
+        if self.allow_old_pushes is not None:
+            shared["allow_old_pushes"] = validate.flag(self.allow_old_pushes, "allow old pushes")
         return shared | {
             "name": validate.slug(self.name, "app name"),
             "source": validate.source(self.source),
@@ -88,6 +99,13 @@ class AppInput:
         }
 
 
+def _normal(url: str) -> str:
+    try:
+        return validate.public_url(url)
+    except validate.ValidationError:
+        return url
+
+
 def clean_env(env: dict[str, str]) -> dict[str, str]:
     return {validate.env_key(k): validate.env_value(k, v) for k, v in env.items()}
 
@@ -106,7 +124,7 @@ def add_server(name: str, server_name: str) -> AppServer:
         app, server = _get(s, name), _server(s, server_name)
         if places.row(s, app.id, server.id) is not None:
             raise Conflict(f"{name} already deploys to {server_name}")
-        places.check_url_free(s, app.url, [server.id], except_app=app.id)
+        places.check_url_free(s, app.url, except_app=app.id)
         return places.place(s, app.id, server.id)
 
 
@@ -163,7 +181,8 @@ def add(data: AppInput, further: Sequence[str] = ()) -> App:
             if extra.id in seen:
                 raise Conflict(f"{fields['name']} already deploys to {extra.name}")
             seen.add(extra.id)
-        places.check_url_free(s, fields["url"], seen)
+        data.check_consent(fields["url"])
+        places.check_url_free(s, fields["url"])
         env = fields.pop("env")
         app = App(
             **fields,
@@ -189,8 +208,9 @@ def update(name: str, data: AppInput, env: dict[str, str] | None = None) -> App:
         server = _server(s, data.server)
         if server.id != places.primary_row(s, app.id).server_id:
             _move_primary(s, app, server)
-        on = [p.server.id for p in places.of_app(s, app.id)]
-        places.check_url_free(s, fields["url"], on, except_app=app.id)
+        if fields["url"] != _normal(app.url):  # a URL allowed before stays allowed
+            data.check_consent(fields["url"])
+        places.check_url_free(s, fields["url"], except_app=app.id)
         for key, value in fields.items():
             setattr(app, key, value)
         if env is not None:
@@ -312,6 +332,7 @@ def public(app: App) -> dict:
         "env_keys": sorted(env_of(app)),
         "keep_releases": app.keep_releases,
         "shared_paths": app.shared_paths,
+        "allow_old_pushes": app.allow_old_pushes,
         "health_path": app.health_path,
         "health_timeout": app.health_timeout,
         "standby_minutes": app.standby_minutes,

@@ -1,6 +1,7 @@
 """An app's deploy webhook: its secret, and what happens to each delivery.
-Every delivery is recorded with its outcome; a repeated delivery id is answered
-without queuing again; a push to another branch is ignored."""
+Every delivery to an app is recorded with its outcome; one for an unknown app is
+answered as a bad signature and written nowhere; a repeated delivery id is
+answered without queuing again; a push to another branch is ignored."""
 
 from __future__ import annotations
 
@@ -84,6 +85,43 @@ def _record(
     return answer
 
 
+TOO_LARGE = f"body larger than {MAX_BODY} bytes"
+NO_SIGNATURE = (
+    "no signature: expected a GitHub, GitLab, Gitea/Forgejo or X-Rxpanel-Signature header"
+)
+
+
+def _made_up() -> str:
+    return pysecrets.token_urlsafe(32)
+
+
+def _unknown(headers: dict[str, str], body: bytes) -> Answer:
+    """A delivery for an app that does not exist: refused exactly as a bad signature
+    for an app that does (the same checks, against a made-up secret), and nothing
+    written, so neither the answer nor the tables tell which names exist."""
+    if len(body) > MAX_BODY:
+        reason, status = TOO_LARGE, 413
+    elif (provider := identify(headers)) is None:
+        reason, status = NO_SIGNATURE, 401
+    else:
+        try:
+            verify(provider, headers, body, _made_up())
+            reason, status = "bad signature", 401
+        except Rejected as e:
+            reason, status = e.reason, e.status
+    return Answer(status, {"status": "rejected", "error": reason})
+
+
+def settle(row_id: int, answer: Answer, detail: str) -> Answer:
+    """A claimed delivery that is not deployed after all (an old push): its outcome."""
+    with db.session() as s:
+        row = s.get(WebhookDelivery, row_id)
+        row.outcome, row.status_code = answer.body.get("status", "error"), answer.status
+        row.detail = detail[:500]
+        s.add(row)
+    return answer
+
+
 def receive(
     app_name: str, headers: dict[str, str], body: bytes, address: str = ""
 ) -> Answer | Accepted:
@@ -93,34 +131,33 @@ def receive(
     with db.session() as s:
         app = s.exec(select(App).where(App.name == app_name)).first()
     if app is None:
-        return Answer(404, {"status": "error", "error": "no such app"})
+        return _unknown(headers, body)
 
-    def reject(status: int, reason: str, provider: str = "") -> Answer:
+    def reject(status: int, reason: str, provider: str = "", said: str = "") -> Answer:
         # an unverified delivery id is not recorded as one: it must not block the real one
         return _record(
             app.id,
-            Answer(status, {"status": "rejected", "error": reason}, reason, provider),
+            Answer(status, {"status": "rejected", "error": said or reason}, reason, provider),
             provider=provider,
             detail=reason,
             address=address,
         )
 
     if len(body) > MAX_BODY:
-        return reject(413, f"body larger than {MAX_BODY} bytes")
+        return reject(413, TOO_LARGE)
     provider = identify(headers)
     if provider is None:
-        return reject(
-            401,
-            "no signature: expected a GitHub, GitLab, Gitea/Forgejo or X-Rxpanel-Signature header",
-        )
-    if not app.webhook_secret_enc:
-        return reject(
-            401, "this app has no webhook secret yet: run `rxpanel app webhook`", provider
-        )
+        return reject(401, NO_SIGNATURE)
     try:
+        if not app.webhook_secret_enc:  # answered as a bad signature; the row says why
+            verify(provider, headers, body, _made_up())
+            raise Rejected(401, "bad signature")
         verify(provider, headers, body, secrets.decrypt(app.webhook_secret_enc))
         push = parse(provider, headers, body)
     except Rejected as e:
+        if e.reason == "bad signature" and not app.webhook_secret_enc:
+            why = "this app has no webhook secret yet: run `rxpanel app webhook`"
+            return reject(e.status, why, provider, said=e.reason)
         return reject(e.status, e.reason, provider)
 
     def answer(status: int, outcome: str, detail: str) -> Answer:

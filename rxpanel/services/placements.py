@@ -117,24 +117,28 @@ def place(s, app_id: int, server_id: int, primary: bool = False) -> AppServer:
     return placed
 
 
-def check_url_free(s, url: str, server_ids: Iterable[int], except_app: int | None = None) -> None:
-    """Two apps may share a URL only on disjoint servers: nginx on a shared server
-    could route the URL to one of them only."""
-    server_ids = list(server_ids)
-    query = (
-        select(App.name, Server.name)
-        .join(AppServer, AppServer.app_id == App.id)
-        .join(Server, AppServer.server_id == Server.id)
-        .where(App.url == url, col(AppServer.server_id).in_(server_ids))
-        .order_by(App.name, Server.name)
-    )
-    if except_app is not None:
-        query = query.where(App.id != except_app)
-    clash = s.exec(query).first()
-    if clash is not None:
-        other, server = clash
-        where = "that server" if len(server_ids) == 1 else f"server {server}"
-        raise Conflict(f"app {other!r} already serves {url} on {where}")
+def check_url_free(s, url: str, except_app: int | None = None) -> None:
+    """A public URL belongs to one app, whatever servers each runs on (DNS sends
+    the name to one place; nginx on a shared server could route it to one app
+    only). Compared by the nginx sites they make: normalised URLs, and an https
+    URL's port-80 redirect too. Rows stored before normalisation compare normalised."""
+    mine = validate.url_claims(url)
+    query = select(App.id, App.name, App.url).order_by(App.name)
+    for app_id, other, theirs in s.exec(query).all():
+        if app_id == except_app:
+            continue
+        try:
+            theirs = validate.public_url(theirs)
+        except validate.ValidationError:
+            pass  # an old row compares as it is
+        shared = sorted(mine & validate.url_claims(theirs))
+        if shared:
+            name, port = shared[0]
+            also = "" if theirs == url else f" (its nginx site answers {name} on port {port} too)"
+            raise Conflict(
+                f"app {other!r} already uses {theirs}{also}: a URL belongs to one app, "
+                "on every server; choose another host name or port"
+            )
 
 
 # -- reads and writes in their own transaction -------------------------------------

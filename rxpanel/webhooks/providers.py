@@ -1,5 +1,6 @@
 """Git hosts' push webhooks: which host sent it, is it signed with the app's
-secret (compared in constant time), and what was pushed. Pure functions."""
+secret (compared in constant time; a generic delivery's timestamp too), and what
+was pushed. Pure functions."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import hashlib
 import hmac
 import json
 import re
+import time
 from dataclasses import dataclass
 
 SHA = re.compile(r"[0-9a-f]{7,64}")
 PUSHED_REF = re.compile(r"refs/(heads|tags)/[A-Za-z0-9._/-]{1,200}")  # what we may record
 ZERO_SHA = re.compile(r"0+")
+MAX_SKEW = 300  # seconds a generic delivery's signed timestamp may be off the panel's clock
 
 
 class Rejected(Exception):
@@ -54,20 +57,52 @@ def _hmac(secret: str, body: bytes) -> str:
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def verify(provider: str, headers: dict[str, str], body: bytes, secret: str) -> None:
-    """Raise Rejected(401) unless the request carries the app's secret."""
+def timestamp(headers: dict[str, str]) -> int:
+    """A generic delivery's signed X-Rxpanel-Timestamp (unix seconds)."""
+    given = _h(headers, "X-Rxpanel-Timestamp").strip()
+    if not given:
+        raise Rejected(
+            401,
+            "missing X-Rxpanel-Timestamp: a generic delivery sends the current unix time "
+            "and signs `<timestamp>.<body>`",
+        )
+    if not given.isdigit() or len(given) > 12:
+        raise Rejected(401, "X-Rxpanel-Timestamp must be the unix time in whole seconds")
+    return int(given)
+
+
+def verify(
+    provider: str, headers: dict[str, str], body: bytes, secret: str, now: float | None = None
+) -> None:
+    """Raise Rejected(401) unless the request carries the app's secret. What is
+    refused before the comparison depends on the request alone, so a made-up
+    secret (an unknown app) is refused exactly as a wrong one. A generic delivery
+    signs its timestamp too, and is refused outside MAX_SKEW of the panel's clock."""
+    sent = None
     if provider == "gitlab":
         given, expected = _h(headers, "X-Gitlab-Token"), secret
     elif provider == "gitea":
         given = _h(headers, "X-Gitea-Signature") or _h(headers, "X-Forgejo-Signature")
         expected = _hmac(secret, body)
-    else:  # github, generic: "sha256=<hex>"
-        header = "X-Hub-Signature-256" if provider == "github" else "X-Rxpanel-Signature"
-        given, expected = _h(headers, header), "sha256=" + _hmac(secret, body)
+    elif provider == "github":
+        given, expected = _h(headers, "X-Hub-Signature-256"), "sha256=" + _hmac(secret, body)
+    else:  # generic: "sha256=" + HMAC of "<timestamp>.<body>"
+        given = _h(headers, "X-Rxpanel-Signature")
+        sent = timestamp(headers) if given else None
+        expected = "sha256=" + _hmac(secret, f"{sent}.".encode() + body)
     if not given:
         raise Rejected(401, f"missing {provider} signature")
     if not hmac.compare_digest(given.strip().encode(), expected.encode()):
         raise Rejected(401, "bad signature")
+    if sent is not None:
+        skew = int((time.time() if now is None else now) - sent)
+        if abs(skew) > MAX_SKEW:
+            raise Rejected(
+                401,
+                f"stale delivery: its X-Rxpanel-Timestamp is {abs(skew)} s "
+                f"{'behind' if skew > 0 else 'ahead of'} the panel's clock (at most "
+                f"{MAX_SKEW} s): sign each delivery when it is sent, with a synchronised clock",
+            )
 
 
 def parse(provider: str, headers: dict[str, str], body: bytes) -> Push:
@@ -90,10 +125,10 @@ def parse(provider: str, headers: dict[str, str], body: bytes) -> Push:
     elif provider == "gitea":
         event = _h(headers, "X-Gitea-Event") or _h(headers, "X-Forgejo-Event") or "push"
         delivery = _h(headers, "X-Gitea-Delivery") or _h(headers, "X-Forgejo-Delivery")
-    else:
-        event, delivery = (
-            _h(headers, "X-Rxpanel-Event") or "push",
-            _h(headers, "X-Rxpanel-Delivery"),
+    else:  # no id: the signature is one (it covers the timestamp), so a replay is a repeat
+        event = _h(headers, "X-Rxpanel-Event") or "push"
+        delivery = _h(headers, "X-Rxpanel-Delivery") or (
+            "sig-" + _h(headers, "X-Rxpanel-Signature").strip().removeprefix("sha256=")[:32]
         )
     ref = data.get("ref") or ""
     if provider == "generic" and not ref and data.get("branch"):

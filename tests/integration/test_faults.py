@@ -301,12 +301,17 @@ def push(port: int, hook: dict, commit: str, delivery: str) -> dict:
     import httpx
 
     body = json.dumps({"ref": "refs/heads/main", "after": commit}).encode()
-    sig = hmac.new(hook["secret"].encode(), body, hashlib.sha256).hexdigest()
+    sent = str(int(time.time()))  # generic deliveries sign "<timestamp>.<body>"
+    sig = hmac.new(hook["secret"].encode(), f"{sent}.".encode() + body, hashlib.sha256)
     answer = httpx.post(
         f"http://127.0.0.1:{port}{hook['url']}",
         content=body,
         timeout=30,
-        headers={"X-Rxpanel-Signature": f"sha256={sig}", "X-Rxpanel-Delivery": delivery},
+        headers={
+            "X-Rxpanel-Signature": f"sha256={sig.hexdigest()}",
+            "X-Rxpanel-Timestamp": sent,
+            "X-Rxpanel-Delivery": delivery,
+        },
     )
     assert answer.status_code == 202, answer.text
     return answer.json()

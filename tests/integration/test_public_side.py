@@ -1,6 +1,7 @@
 """The public side through the real nginx of the sandbox: what each client gets
-for the pages of a deployed Reflex app; and a deploy whose site nginx does not
-serve (while `nginx -t` passes) is switched back after the switch."""
+for the pages of a deployed Reflex app, with the default security headers; a URL
+another app already has is refused; and a deploy whose server name another site
+has (`nginx -t` only warns) fails its switch, the previous site kept."""
 
 from __future__ import annotations
 
@@ -90,12 +91,44 @@ def test_every_client_gets_the_page_and_nothing_answers_418(site):
             assert get(f"{site.url}{path}", headers=headers).status_code != 418, (path, headers)
 
 
-def test_a_site_nginx_does_not_serve_is_switched_back(site):
+SECURITY = {
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "strict-origin-when-cross-origin",
+    "content-security-policy": "frame-ancestors 'self'",
+}
+
+
+def test_the_real_nginx_sends_the_security_headers(site):
+    index = get(f"{site.url}/", headers=BROWSER).text
+    asset = "/assets/" + index.split('"/assets/', 1)[1].split('"', 1)[0]
+    for path, status in (("/", 200), ("/ping", 200), (asset, 200), ("/no/such/route", 404)):
+        answer = get(f"{site.url}{path}", headers=CURL)
+        assert answer.status_code == status, path
+        got = {k: answer.headers.get_list(k) for k in SECURITY}
+        assert got == {k: [v] for k, v in SECURITY.items()}, path
+        assert "strict-transport-security" not in answer.headers  # an http site
+
+
+def test_a_second_app_claiming_the_url_differently_spelled_is_refused(site, sandbox_server):
+    port = site.url.rsplit(":", 1)[1]
+    result = site.cli(
+        *("app", "add", "pub-copy", "--server", sandbox_server, "--source", str(site.repo.path)),
+        *("--url", f"HTTP://127.0.0.1:{port}/"),
+    )
+    assert result.returncode != 0
+    assert (
+        f"app 'pub' already uses http://127.0.0.1:{port}: a URL belongs to one app, on every "
+        "server; choose another host name or port"
+    ) in result.stderr, result.stderr
+    assert "pub-copy" not in [a["name"] for a in site.cli.json("app", "list")]
+
+
+def test_a_server_name_another_site_has_fails_the_switch(site):
     before = site.version()
     live = [r for r in site.cli.json("releases", "pub") if r["current"]][0]
     # A server block that comes first for the same address and name: `nginx -t`
-    # only warns (conflicting server name), and after the reload every request
-    # gets 418 instead of the app.
+    # only warns (conflicting server name); nginx would serve one of the two, here
+    # the shadow's 418. The switch fails and the previous site stays.
     port = site.url.rsplit(":", 1)[1]
     shadow = Path(site.sandbox.nginx_conf_dir) / "aa-shadow.conf"
     shadow.write_text(f"server {{ listen 127.0.0.1:{port}; server_name 127.0.0.1; return 418; }}\n")
@@ -104,9 +137,10 @@ def test_a_site_nginx_does_not_serve_is_switched_back(site):
         result = site.cli("deploy", "pub")
         assert result.returncode == 1, result.stdout + result.stderr
         reason = site.cli.json("deployments", "pub")[0]["reason"]
-        assert reason.startswith("the public side failed after the switch: / answered 418"), reason
-        assert reason.endswith(f"; switched back to release {live['id']}"), reason
-        assert "switched back to the previous site" in result.stdout
+        assert reason == (
+            "the switch failed, the previous site config was kept: nginx -t: another site on "
+            "this server already has server name 127.0.0.1: the previous site config was kept"
+        ), reason
     finally:
         shadow.unlink()
         site.reload_nginx()

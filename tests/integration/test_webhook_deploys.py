@@ -31,10 +31,14 @@ class Hooked:
         branch: str = "main",
         delivery: str,
         secret: str | None = None,
+        at: int | None = None,
+        app: str = "hooked",
     ) -> httpx.Response:
         body = json.dumps({"ref": f"refs/heads/{branch}", "after": commit}).encode()
         key = (secret or self.secret).encode()
         sig = hmac.new(key, body, hashlib.sha256).hexdigest()
+        sent = str(int(time.time()) if at is None else at)  # generic: "<timestamp>.<body>"
+        generic = hmac.new(key, f"{sent}.".encode() + body, hashlib.sha256).hexdigest()
         headers = {
             "Content-Type": "application/json",
             **{
@@ -53,10 +57,15 @@ class Hooked:
                     "X-Gitea-Delivery": delivery,
                     "X-Gitea-Signature": sig,
                 },
-                "generic": {"X-Rxpanel-Delivery": delivery, "X-Rxpanel-Signature": f"sha256={sig}"},
+                "generic": {
+                    "X-Rxpanel-Delivery": delivery,
+                    "X-Rxpanel-Timestamp": sent,
+                    "X-Rxpanel-Signature": f"sha256={generic}",
+                },
             }[provider],
         }
-        return httpx.post(self.hook_url, content=body, headers=headers, timeout=30)
+        url = self.hook_url.replace("/hooked", f"/{app}")
+        return httpx.post(url, content=body, headers=headers, timeout=30)
 
     def deployments(self) -> list[dict]:
         return self.cli.json("deployments", "hooked")
@@ -144,6 +153,47 @@ def test_each_provider(hooked, provider):
 
     outcomes = [d["outcome"] for d in h.cli.json("deliveries", "hooked")[:4]]
     assert outcomes == ["duplicate", "queued", "ignored", "rejected"]
+
+
+def test_an_old_push_replayed_with_a_fresh_id_is_recorded_and_not_deployed(hooked):
+    """The push that deployed via-github, captured and sent again with a new
+    delivery id (GitHub signs no id and no time): its commit is older than the live one."""
+    h = hooked
+    old = next(d for d in h.deployments() if d["by"] == "github push " + d["commit"][:12])
+    before, version = len(h.deployments()), h.version()
+    replay = h.post("github", old["commit"], delivery="captured-and-replayed")
+    assert replay.status_code == 202 and replay.json()["status"] == "ignored", replay.text
+    assert replay.json()["detail"].startswith(f"not deployed: {old['commit'][:12]} is older")
+    assert len(h.deployments()) == before and h.version() == version
+    row = h.cli.json("deliveries", "hooked")[0]
+    assert (row["outcome"], row["commit"]) == ("ignored", old["commit"])
+
+
+def test_a_stale_generic_delivery_is_refused(hooked):
+    h = hooked
+    before = len(h.deployments())
+    commit = h.repo.set_version("stale")
+    stale = h.post("generic", commit, delivery="stale-1", at=int(time.time()) - 600)
+    assert stale.status_code == 401
+    assert stale.json()["error"].startswith("stale delivery: its X-Rxpanel-Timestamp is 6"), (
+        stale.text
+    )
+    assert len(h.deployments()) == before
+
+
+def test_an_unknown_app_looks_like_a_bad_signature_and_writes_nothing(hooked):
+    h = hooked
+    rows = len(h.cli.json("deliveries", "hooked"))
+    audit = len(h.cli.json("audit", "--limit", "1000"))
+    for provider in ("github", "gitlab", "gitea", "generic"):
+        commit = "a" * 40
+        unknown = h.post(provider, commit, delivery="probe", secret="a-guess", app="no-such-app")
+        bad = h.post(provider, commit, delivery="probe", secret="a-guess")
+        assert (unknown.status_code, unknown.json()) == (bad.status_code, bad.json()), provider
+        assert unknown.status_code == 401
+    # the four bad signatures to the real app are its operator's to read; nothing else
+    assert len(h.cli.json("deliveries", "hooked")) == rows + 4
+    assert len(h.cli.json("audit", "--limit", "1000")) == audit + 4
 
 
 def test_a_burst_of_20_pushes_leaves_one_running_and_one_queued_at_the_newest(hooked):

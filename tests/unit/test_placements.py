@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from rxpanel import db, present
-from rxpanel.models import AppServer
+from rxpanel import db, present, validate
+from rxpanel.models import App, AppServer
 from rxpanel.services import Conflict, NotFound, app_records, apps, overview, releases, servers
 
 
@@ -115,20 +115,42 @@ def test_a_deployed_app_stays_on_its_server(fleet):
     assert apps.primary_server(shop).name == "web1"
 
 
-def test_a_url_of_a_fleet_app_is_taken_on_its_further_servers_too(fleet):
-    with pytest.raises(Conflict, match="app 'shop' already serves http://a.example on that server"):
-        apps.add(apps.AppInput(name="copy", server="web2", source="/x", url="http://a.example"))
-    other = apps.add(apps.AppInput(name="copy", server="web3", source="/x", url="http://a.example"))
-    # joining a server where another app serves the same URL is refused as well
-    with pytest.raises(Conflict, match="app 'shop' already serves http://a.example on that server"):
-        apps.add_server("copy", "web2")
-    assert [name for name, _, _ in _on(other)] == ["web3"]
-    # and so is taking the URL over by an update, naming the shared server
-    apps.add_server("solo", "web2")
-    with pytest.raises(Conflict, match="app 'shop' already serves http://a.example on server web1"):
+TAKEN = (
+    r"app 'shop' already uses http://a.example: a URL belongs to one app, on every server; "
+    "choose another host name or port"
+)
+
+
+def test_a_url_belongs_to_one_app_on_every_server(fleet):
+    """Not only on the servers they share: shop runs on web1 and web2, copy on web3."""
+    for spelling in ("http://a.example", "HTTP://A.Example:80/", "http://a.example."):
+        with pytest.raises(Conflict, match=TAKEN):
+            apps.add(apps.AppInput(name="copy", server="web3", source="/x", url=spelling))
+    assert "copy" not in [a.name for a in apps.list_all()]
+    # the https site of the same name also answers port 80 (its redirect)
+    with pytest.raises(Conflict, match=r"its nginx site answers a.example on port 80 too"):
+        apps.add(apps.AppInput(name="copy", server="web3", source="/x", url="https://a.example"))
+    # another port of the same name is another site
+    other = apps.add(
+        apps.AppInput(name="copy", server="web3", source="/x", url="http://a.example:8080")
+    )
+    assert other.url == "http://a.example:8080"
+    # taking the URL over by an update is refused as well, and changes nothing
+    with pytest.raises(Conflict, match=TAKEN):
         apps.update(
             "solo", apps.AppInput(name="solo", server="web1", source="/x", url="http://a.example")
         )
+    assert apps.get("solo").url == "http://s.example"
+
+
+def test_an_old_row_is_compared_normalised(fleet):
+    shop, _ = fleet
+    with db.session() as s:  # stored before URLs were normalised
+        row = s.get(App, shop.id)
+        row.url = "http://A.example:80"
+        s.add(row)
+    with pytest.raises(Conflict, match="app 'shop' already uses http://a.example"):
+        apps.add(apps.AppInput(name="copy", server="web3", source="/x", url="http://a.example/"))
 
 
 def test_a_fleet_app_shows_on_each_of_its_servers(fleet):
@@ -167,7 +189,7 @@ def test_a_fleet_is_added_all_or_nothing(fleet):
         add("web2", "nope")
     with pytest.raises(Conflict, match="new already deploys to web3"):
         add("web3")
-    with pytest.raises(Conflict, match="app 'shop' already serves http://a.example on server web2"):
+    with pytest.raises(Conflict, match="app 'shop' already uses http://a.example"):
         add("web2", url="http://a.example")
     assert "new" not in [a.name for a in apps.list_all()]
     new = add("web2", "web1")
@@ -185,3 +207,44 @@ def test_a_refused_removal_is_known_before_any_server_is_touched(fleet):
         apps.check_removable("shop", "web3")
     apps.check_removable("shop", "web2")
     assert len(apps.placements(fleet[0].id)) == 2  # asking removed nothing
+
+
+IP_URL = "http://203.0.113.5"
+
+
+def test_an_ip_address_or_catch_all_url_needs_consent(fleet):
+    for url, why in (
+        (IP_URL, "is an IP address: nginx would send every request to 203.0.113.5"),
+        ("http://_", "is a catch-all name"),
+        ("http://*.Example.org", r"\*\.example\.org is a catch-all name"),
+    ):
+        with pytest.raises(validate.ValidationError, match=why):
+            apps.add(apps.AppInput(name="ip", server="web3", source="/x", url=url))
+    assert "ip" not in [a.name for a in apps.list_all()]
+    app = apps.add(
+        apps.AppInput(name="ip", server="web3", source="/x", url=IP_URL, allow_ip_url=True)
+    )
+    # a change of other settings keeps the URL without asking again
+    apps.update("ip", apps.AppInput(name="ip", server="web3", source="/y", url=IP_URL + ":80/"))
+    assert (apps.get("ip").source, apps.get("ip").url) == ("/y", IP_URL)
+    # a new one asks again
+    with pytest.raises(validate.ValidationError, match="is an IP address"):
+        apps.update("ip", apps.AppInput(name="ip", server="web3", source="/y", url=IP_URL + ":81"))
+    assert apps.get_by_id(app.id).url == IP_URL
+
+
+def test_a_loopback_url_needs_no_consent(fleet):
+    """Only the server itself reaches it: the sandbox's URLs."""
+    app = apps.add(apps.AppInput(name="lo", server="web3", source="/x", url="http://127.0.0.1:9"))
+    assert app.url == "http://127.0.0.1:9"
+
+
+def test_only_an_admin_may_consent(fleet):
+    from rxpanel import actions
+    from rxpanel.services import Forbidden
+
+    data = apps.AppInput(name="ip", server="web3", source="/x", url=IP_URL, allow_ip_url=True)
+    with pytest.raises(Forbidden, match="needs the admin role"):
+        actions.add_app(data, actions.Actor.user("dee", "deployer"))
+    assert "ip" not in [a.name for a in apps.list_all()]
+    assert actions.add_app(data, actions.Actor.user("ada", "admin")).url == IP_URL

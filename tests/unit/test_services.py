@@ -68,7 +68,7 @@ def test_timestamps_come_back_aware_utc(app):
 def test_names_and_urls_are_unique(app, key_text):
     with pytest.raises(Conflict):
         servers.add(servers.ServerInput(name="s1", host="10.0.0.1"), key_text)
-    with pytest.raises(Conflict, match="already serves"):
+    with pytest.raises(Conflict, match="already uses"):
         apps.add(apps.AppInput(name="other", server="s1", source="/x", url="http://127.0.0.1:9000"))
     with pytest.raises(NotFound):
         apps.add(apps.AppInput(name="other", server="nope", source="/x", url="http://a.example"))

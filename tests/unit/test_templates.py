@@ -52,8 +52,15 @@ def lines(text: str) -> list[str]:
 HEADERS = """\
         proxy_set_header Host $host;
         proxy_set_header X-Real-IP $remote_addr;
-        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-For $remote_addr;
         proxy_set_header X-Forwarded-Proto $scheme;"""
+
+SECURITY = """\
+    add_header X-Content-Type-Options "nosniff" always;
+    add_header Referrer-Policy "strict-origin-when-cross-origin" always;
+    add_header Content-Security-Policy "frame-ancestors 'self'" always;"""
+ASSETS_SECURITY = SECURITY.replace("\n    ", "\n        ").replace("    add", "        add", 1)
+HSTS = 'add_header Strict-Transport-Security "max-age=31536000" always;'
 
 IP_SITE = f"""\
 # Managed by rxpanel: app my-app, release {RID}, blue backend on port 8001.
@@ -75,6 +82,10 @@ server {{
     index index.html;
     gzip_static on;
     client_max_body_size 100m;
+
+    # Default security headers, on error pages too (`always`). A location with an
+    # add_header of its own drops the server's: /assets/ repeats them.
+{SECURITY}
 
     # Reflex's websocket: upgrade headers and long timeouts.
     location /_event {{
@@ -100,6 +111,7 @@ server {{
     location /assets/ {{
         expires max;
         add_header Cache-Control "public, immutable";
+{ASSETS_SECURITY}
         try_files $uri =404;
     }}
 
@@ -215,6 +227,24 @@ def test_site_for_https(url, listen, name, redirect_listen, target):
     assert redirect in text
     assert text.index(redirect) < server  # between the upstream and the site
     assert text.count("server {") == 2
+
+
+def test_security_headers_on_the_server_and_again_in_assets():
+    """nginx drops the server's add_header in a location with its own (/assets/)."""
+    text = site("http://app.example.com")
+    assert text.count('add_header X-Content-Type-Options "nosniff" always;') == 2
+    assert text.count("add_header Content-Security-Policy \"frame-ancestors 'self'\" always;") == 2
+    assert sum(x.startswith("add_header ") for x in lines(text)) == 7  # 3, Cache-Control, 3
+    assert "Strict-Transport-Security" not in text
+    assert "$proxy_add_x_forwarded_for" not in text
+    assert text.count("proxy_set_header X-Forwarded-For $remote_addr;") == 3
+
+
+def test_hsts_on_https_sites_only():
+    text = site("https://app.example.com")
+    assert text.count(f"    {HSTS}\n") == 2  # the server, /assets/
+    redirect = text[: text.index("server {\n    listen 443")]
+    assert not any(x.startswith("add_header") for x in lines(redirect))  # plain http: no HSTS
 
 
 def test_site_for_ipv6():
@@ -584,6 +614,8 @@ class Backend(BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802 - http.server's name
         if self.path == "/ping":
             code, body = 200, b'"pong"'
+        elif self.path == "/api/client":
+            code, body = 200, json.dumps(self.headers.get_all("X-Forwarded-For")).encode()
         elif self.path.startswith("/api/"):
             code, body = 200, json.dumps({"api": self.path}).encode()
         else:
@@ -715,6 +747,41 @@ def test_the_backend_still_answers_when_the_frontend_cannot_be_read(unreadable_s
 def test_nginx_missing_asset_is_a_plain_404(served_site):
     code, _ = fetch(served_site, "/assets/gone.js", "*/*")
     assert code == 404
+
+
+SECURITY_SERVED = {
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "strict-origin-when-cross-origin",
+    "content-security-policy": "frame-ancestors 'self'",
+}
+
+
+def served_headers(port: int, path: str, headers: dict[str, str] | None = None):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as r:
+            return r.status, r.headers, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read().decode()
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [("/", 200), ("/assets/app.js", 200), ("/ping", 200), ("/api/x", 200), ("/nope", 404)],
+)
+def test_nginx_serves_the_security_headers(served_site, path, status):
+    code, headers, _ = served_headers(served_site, path)
+    assert code == status
+    got = {k: headers.get_all(k) for k in SECURITY_SERVED}
+    assert got == {k: [v] for k, v in SECURITY_SERVED.items()}
+    assert headers.get("Strict-Transport-Security") is None  # an http site
+    if path.startswith("/assets/"):
+        assert "public, immutable" in headers.get_all("Cache-Control")
+
+
+def test_nginx_does_not_pass_on_a_forwarded_for_the_client_made_up(served_site):
+    _, _, body = served_headers(served_site, "/api/client", {"X-Forwarded-For": "6.6.6.6, ,"})
+    assert json.loads(body) == ["127.0.0.1"]
 
 
 def test_shlex_round_trip_of_env_lines():

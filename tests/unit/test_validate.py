@@ -386,6 +386,16 @@ def test_source_refuses(value, message):
         (" http://app.example.com ", "http://app.example.com"),
         ("http://[::1]:8080", "http://[::1]:8080"),
         ("http://[2001:DB8::1]", "http://[2001:db8::1]"),
+        # one site, one spelling: default ports dropped, IDNA, a trailing dot
+        ("HTTP://127.0.0.1:80/", "http://127.0.0.1"),
+        ("https://app.example.com:443/", "https://app.example.com"),
+        ("http://app.example.com:443", "http://app.example.com:443"),
+        ("http://[::1]:80", "http://[::1]"),
+        ("https://Bücher.Example", "https://xn--bcher-kva.example"),
+        ("http://app.example.com.", "http://app.example.com"),
+        # catch-all names pass here; apps.AppInput asks for consent (needs_admin)
+        ("http://_", "http://_"),
+        ("http://*.Example.com", "http://*.example.com"),
     ],
 )
 def test_public_url_accepts(value, clean):
@@ -415,10 +425,39 @@ def test_public_url_accepts(value, clean):
         ("http://app_1.example.com", "not a valid hostname"),
         ("http://$(id).example.com", "not a valid hostname"),
         ("http://", "not a valid hostname"),
+        ("http://@app.example.com", "must not hold credentials"),
+        ("http://*", "nginx takes no server name"),
+        ("http://*.*.example.com", "not a valid hostname"),
     ],
 )
 def test_public_url_refuses(value, message):
     refused(validate.public_url, value, match=message)
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://app.example.com", ""),
+        ("http://127.0.0.1:8080", ""),
+        ("http://[::1]", ""),
+        ("http://203.0.113.5", "http://203.0.113.5 is an IP address"),
+        ("https://[2001:db8::1]", "is an IP address"),
+        ("http://_", "http://_ is a catch-all name"),
+        ("http://*.example.com", "is a catch-all name"),
+        ("http://.example.com", "is a catch-all name"),
+    ],
+)
+def test_needs_admin(url, why):
+    found = validate.needs_admin(url)
+    assert (why in found) if why else found == ""
+    if why:
+        assert "--allow-ip-url" in found
+
+
+def test_url_claims():
+    assert validate.url_claims("http://a.example") == {("a.example", 80)}
+    assert validate.url_claims("http://a.example:8080") == {("a.example", 8080)}
+    assert validate.url_claims("https://a.example") == {("a.example", 443), ("a.example", 80)}
 
 
 def test_public_url_refuses_an_ipv6_zone():

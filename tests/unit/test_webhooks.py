@@ -7,6 +7,7 @@ import hmac
 import json
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -27,7 +28,12 @@ def sign(body: bytes, secret: str = SECRET) -> str:
 
 
 def headers_for(
-    provider: str, body: bytes, delivery: str = "d-1", event: str = "push", secret: str = SECRET
+    provider: str,
+    body: bytes,
+    delivery: str = "d-1",
+    event: str = "push",
+    secret: str = SECRET,
+    at: int | None = None,
 ) -> dict[str, str]:
     if provider == "github":
         return {
@@ -47,10 +53,12 @@ def headers_for(
             "X-Gitea-Delivery": delivery,
             "X-Gitea-Signature": sign(body, secret),
         }
+    sent = str(int(time.time()) if at is None else at)
     return {
         "X-Rxpanel-Event": event,
         "X-Rxpanel-Delivery": delivery,
-        "X-Rxpanel-Signature": "sha256=" + sign(body, secret),
+        "X-Rxpanel-Timestamp": sent,
+        "X-Rxpanel-Signature": "sha256=" + sign(sent.encode() + b"." + body, secret),
     }
 
 
@@ -193,8 +201,78 @@ def test_oversized_and_malformed_bodies(app):
     assert queued(app.id) == []
 
 
-def test_unknown_app_is_404(app):
-    assert actions.receive_push("nope", {}, b"{}").status == 404
+def rows() -> tuple[int, int]:
+    from sqlmodel import func, select
+
+    from rxpanel import db
+    from rxpanel.models import AuditEvent, WebhookDelivery
+
+    with db.session() as s:
+        return tuple(
+            s.exec(select(func.count()).select_from(m)).one() for m in (WebhookDelivery, AuditEvent)
+        )
+
+
+@pytest.mark.parametrize("provider", [*PROVIDERS, "none"])
+def test_an_unknown_app_is_answered_as_a_bad_signature_and_writes_nothing(app, provider):
+    body = push_body()
+    h = {} if provider == "none" else headers_for(provider, body, secret="a-guess")
+    before = rows()
+    unknown = actions.receive_push("nope", h, body, "127.0.0.1")
+    assert rows() == before  # no delivery, no audit event
+    known = actions.receive_push("demo", h, body, "127.0.0.1")
+    assert (unknown.status, unknown.body) == (known.status, known.body)
+    assert unknown.status == 401 and unknown.body["status"] == "rejected"
+    assert rows()[0] == before[0] + 1  # the app's own delivery is recorded for its operator
+
+
+def test_an_unknown_app_answers_a_stale_or_unsigned_generic_delivery_the_same_way(app):
+    body = push_body()
+    for h in (
+        {"X-Rxpanel-Signature": "sha256=" + sign(body)},  # no timestamp
+        headers_for("generic", body, secret="a-guess", at=int(time.time()) - 3600),
+    ):
+        unknown, known = (actions.receive_push(n, h, body) for n in ("nope", "demo"))
+        assert (unknown.status, unknown.body) == (known.status, known.body)
+    assert actions.receive_push("nope", {}, b"{" + b" " * hooks.MAX_BODY + b"}").status == 413
+
+
+def test_a_generic_delivery_signs_its_timestamp():
+    body, now = push_body(), 1_800_000_000
+    h = lower(headers_for("generic", body, at=now))
+    verify("generic", h, body, SECRET, now=now + 300)  # at the edge of the window
+    for late in (now + 301, now - 301):
+        with pytest.raises(Rejected, match=r"stale delivery: its X-Rxpanel-Timestamp is 301 s"):
+            verify("generic", h, body, SECRET, now=late)
+    moved = {**h, "x-rxpanel-timestamp": str(now + 100)}  # a replay with a fresh timestamp
+    with pytest.raises(Rejected, match="bad signature"):
+        verify("generic", moved, body, SECRET, now=now + 100)
+    body_only = {**h, "x-rxpanel-signature": "sha256=" + sign(body)}  # the old scheme
+    with pytest.raises(Rejected, match="bad signature"):
+        verify("generic", body_only, body, SECRET, now=now)
+    bare = {k: v for k, v in h.items() if k != "x-rxpanel-timestamp"}
+    with pytest.raises(Rejected, match=r"missing X-Rxpanel-Timestamp: .* signs `<timestamp>.<body>`"):
+        verify("generic", bare, body, SECRET, now=now)
+    with pytest.raises(Rejected, match="whole seconds"):
+        verify("generic", {**h, "x-rxpanel-timestamp": "soon"}, body, SECRET, now=now)
+
+
+def test_a_stale_generic_delivery_is_refused_and_queues_nothing(app):
+    body = push_body()
+    h = headers_for("generic", body, secret=hooks.secret("demo"), at=int(time.time()) - 600)
+    answer = actions.receive_push("demo", h, body)
+    assert answer.status == 401 and answer.body["error"].startswith("stale delivery")
+    assert queued(app.id) == []
+
+
+def test_a_generic_delivery_without_an_id_is_deduplicated_by_its_signature(app):
+    body = push_body()
+    h = headers_for("generic", body, secret=hooks.secret("demo"))
+    del h["X-Rxpanel-Delivery"]
+    first = actions.receive_push("demo", h, body)
+    again = actions.receive_push("demo", h, body)
+    assert first.body["status"] == "queued"
+    assert again.body == {"status": "duplicate", "deployment": first.body["deployment"]}
 
 
 def test_a_burst_leaves_one_queued_at_the_newest_commit(app):

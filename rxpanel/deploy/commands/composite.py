@@ -16,9 +16,10 @@ def start_fresh(app: AppLayout, color: str, port: int, conf_tmp: str) -> str:
     return f"{standby.clear(app)} && {supervisor.start(app, color, port, conf_tmp)}"
 
 
-def switch(app: AppLayout, site_tmp: str, release_id: str, color: str) -> str:
+def switch(app: AppLayout, site_tmp: str, release_id: str, color: str, server_name: str) -> str:
     """The new nginx site (tested, the old one kept on failure), then `current`."""
-    return f"{nginx.install_site(app, site_tmp)} && {release.activate(app, release_id, color)}"
+    site = nginx.install_site(app, site_tmp, server_name)
+    return f"{site} && {release.activate(app, release_id, color)}"
 
 
 def finish(

@@ -7,7 +7,7 @@ from rxpanel.deploy.commands import composite, nginx, release
 from rxpanel.deploy.fleet import Target
 from rxpanel.deploy.journal import DeployFailed
 from rxpanel.deploy.recipe import Run
-from rxpanel.deploy.templates.nginx import render_site
+from rxpanel.deploy.templates.nginx import render_site, server_name
 
 
 def switch(run: Run) -> None:
@@ -25,13 +25,12 @@ def switch(run: Run) -> None:
         )
         site_tmp = f"{t.layout.tmp}/site.conf"
         t.remote.put_bytes(site.encode(), site_tmp)
-        result = t.run(
-            composite.switch(t.layout, site_tmp, rel.id, idle), "switching nginx", check=False
-        )
+        cmd = composite.switch(t.layout, site_tmp, rel.id, idle, server_name(app.url))
+        result = t.run(cmd, "switching nginx", check=False)
         if not result.ok:
-            reason = (
-                " | ".join(result.stderr.strip().splitlines()[-3:]) or f"exit {result.exit_code}"
-            )
+            said = result.stderr.strip().splitlines()
+            plain = [line for line in said if nginx.CONFLICT in line]  # one sentence says it
+            reason = plain[-1] if plain else " | ".join(said[-3:]) or f"exit {result.exit_code}"
             raise t.fail(f"the switch failed, the previous site config was kept: {reason}")
         switched.append(t)
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit
 
+# The client's address as nginx saw it, not what the client says it is: a header
+# it sends (X-Forwarded-For: 1.2.3.4) would be passed through by
+# $proxy_add_x_forwarded_for, and the backend would believe it.
 PROXY_HEADERS = """\
         proxy_set_header Host $host;
         proxy_set_header X-Real-IP $remote_addr;
-        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-For $remote_addr;
         proxy_set_header X-Forwarded-Proto $scheme;"""
 
 SITE = """\
@@ -31,6 +34,10 @@ server {{
     index index.html;
     gzip_static on;
     client_max_body_size 100m;
+
+    # Default security headers, on error pages too (`always`). A location with an
+    # add_header of its own drops the server's: /assets/ repeats them.
+{security}
 
     # Reflex's websocket: upgrade headers and long timeouts.
     location /_event {{
@@ -56,6 +63,7 @@ server {{
     location /assets/ {{
         expires max;
         add_header Cache-Control "public, immutable";
+{assets_security}
         try_files $uri =404;
     }}
 
@@ -118,6 +126,20 @@ server {{
 """
 
 
+SECURITY_HEADERS = (
+    'X-Content-Type-Options "nosniff"',
+    'Referrer-Policy "strict-origin-when-cross-origin"',
+    "Content-Security-Policy \"frame-ancestors 'self'\"",
+)
+HSTS = 'Strict-Transport-Security "max-age=31536000"'  # https sites only
+
+
+def security_headers(https: bool, indent: int) -> str:
+    """The add_header lines every response of the site gets."""
+    names = (*SECURITY_HEADERS, HSTS) if https else SECURITY_HEADERS
+    return "\n".join(f"{' ' * indent}add_header {h} always;" for h in names)
+
+
 def listen_lines(url: str) -> tuple[list[str], str]:
     """nginx `listen` lines for the URL, and the plain-HTTP listen for a redirect."""
     parts = urlsplit(url)
@@ -134,11 +156,16 @@ def listen_lines(url: str) -> tuple[list[str], str]:
     return [f"    listen {address}{suffix};"], http_address
 
 
+def server_name(url: str) -> str:
+    """The site's `server_name`: the URL's host."""
+    return urlsplit(url).hostname or "_"
+
+
 def render_site(
     *, app: str, url: str, release: str, release_dir: str, color: str, port: int
 ) -> str:
     parts = urlsplit(url)
-    host = parts.hostname or "_"
+    host = server_name(url)
     listens, http_address = listen_lines(url)
     if parts.scheme == "https":
         listens += [
@@ -160,4 +187,6 @@ def render_site(
         server_name=host,
         root=f"{release_dir}/frontend",
         headers=PROXY_HEADERS,
+        security=security_headers(parts.scheme == "https", 4),
+        assets_security=security_headers(parts.scheme == "https", 8),
     )

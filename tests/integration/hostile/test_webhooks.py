@@ -133,9 +133,10 @@ HOOK_CASES = [
         "delivery id",
     ),
     HttpCase("app-path-traversal", _hook("..%2F..%2Fetc", push_body()), 404, "no such"),
-    HttpCase("app-semicolon", _hook("x;touch%20pwn", push_body()), 404, "no such app"),
+    # an unknown app is answered as a bad signature: the answer tells no names
+    HttpCase("app-semicolon", _hook("x;touch%20pwn", push_body()), 401, "bad signature"),
     HttpCase("app-newline", _hook("x%0Atouch%20pwn", push_body()), 404, "", json=False),
-    HttpCase("app-5000", _hook("a" * LONG, push_body()), 404, "no such app"),
+    HttpCase("app-5000", _hook("a" * LONG, push_body()), 401, "bad signature"),
 ]
 
 

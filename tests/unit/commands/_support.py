@@ -122,6 +122,10 @@ case " $* " in
         echo 'nginx: [emerg] unknown directive "BROKEN"' >&2
         exit 1
     fi
+    # nginx only warns when two sites have one server name (and ignores one)
+    for name in $(grep -rhos 'CONFLICT [a-z.]*' {conf_dir} | cut -d' ' -f2); do
+        echo "nginx: [warn] conflicting server name \\"$name\\" on 0.0.0.0:80, ignored" >&2
+    done
     echo 'nginx: configuration file test is successful' >&2
     exit 0;;
 *" -s reload "*)

@@ -47,7 +47,7 @@ def test_start_fresh_clears_the_standby_marker_then_starts():
 
 
 def test_switch_installs_the_site_then_flips_current():
-    cmd = composite.switch(APP, f"{TMP}/site.conf", RID, "green")
+    cmd = composite.switch(APP, f"{TMP}/site.conf", RID, "green", "demo.example")
     prev, site = "/srv/rxpanel/demo/site.prev", "/etc/nginx/conf.d/rxpanel-demo.conf"
     out = "/srv/rxpanel/demo/tmp/nginx.out"
     restore = f"if [ -f {prev} ]; then install -m 0644 {prev} {site}; else rm -f {site}; fi"
@@ -57,6 +57,10 @@ def test_switch_installs_the_site_then_flips_current():
         "rm -f /srv/rxpanel/demo/tmp/site.conf && "
         f"if ! nginx -t 2>{out}; then cat {out} >&2; {restore}; "
         "echo 'nginx -t failed: the previous site config was kept' >&2; exit 1; fi && "
+        f"if grep -qF -- 'conflicting server name \"demo.example\" on' {out}; "
+        f"then cat {out} >&2; {restore}; "
+        "echo 'nginx -t: another site on this server already has server name demo.example: "
+        "the previous site config was kept' >&2; exit 1; fi && "
         f"if ! nginx -s reload 2>{out}; then cat {out} >&2; {restore}; "
         "echo 'nginx reload failed: the previous site config was kept' >&2; exit 1; fi && "
         f"ln -sfn releases/{RID} /srv/rxpanel/demo/.current.tmp && "
@@ -64,7 +68,7 @@ def test_switch_installs_the_site_then_flips_current():
         f"printf '%s %s\\n' green {RID} > /srv/rxpanel/demo/live"
     )
     assert cmd.endswith(release.activate(APP, RID, "green"))
-    assert cmd.startswith(nginx.install_site(APP, f"{TMP}/site.conf"))
+    assert cmd.startswith(nginx.install_site(APP, f"{TMP}/site.conf", "demo.example"))
 
 
 VENVS_LOOP = (
@@ -119,7 +123,7 @@ CASES = {
     for name, cmd in {
         "remove_stale_lock": composite.remove_stale_lock(app),
         "start_fresh": composite.start_fresh(app, "blue", 8100, f"{app.tmp}/p.conf"),
-        "switch": composite.switch(app, f"{app.tmp}/site.conf", RID, "blue"),
+        "switch": composite.switch(app, f"{app.tmp}/site.conf", RID, "blue", "demo.example"),
         "finish": composite.finish(app, ("green", RID), [RID2], ["h1", "h2"]),
         "finish-none": composite.finish(app, None, [], []),
         "remove_site_if_present": composite.remove_site_if_present(app),

@@ -162,7 +162,7 @@ def test_a_deploy(tmp_path):
     assert trace(fleet, "web1") == DEPLOY_TRACE
     assert fleet.sent("web1", "taking the app lock") == [lock.acquire(LAYOUT, OWNER)]
     assert fleet.sent("web1", "switching nginx") == [
-        composite.switch(LAYOUT, "/srv/rxpanel/demo/tmp/site.conf", NEW, "green")
+        composite.switch(LAYOUT, "/srv/rxpanel/demo/tmp/site.conf", NEW, "green", "demo.example")
     ]
     assert fleet.sent("web1", "finishing (standby, retention)") == [
         composite.finish(LAYOUT, ("blue", R1), [], ["h0", "h1", REQ])
@@ -302,6 +302,25 @@ def test_a_fleet_where_one_gate_fails_switches_nothing(tmp_path):
     assert journal.of("release_status")[-1] == (NEW, "bad", reason)
     assert ("health gate [web2]", "failed") in journal.steps
     assert ("health gate [web1]", "ok") in journal.steps
+
+
+def test_a_server_name_another_site_has_fails_the_switch_in_one_sentence(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    fleet.answers[("web1", "switching nginx")] = Result(
+        1,
+        "",
+        'nginx: [warn] conflicting server name "demo.example" on 0.0.0.0:80, ignored\n'
+        "nginx: configuration file /etc/nginx/nginx.conf test is successful\n"
+        "nginx -t: another site on this server already has server name demo.example: "
+        "the previous site config was kept\n",
+    )
+    with pytest.raises(engine.DeployFailed) as failed:
+        execute(plan(), fleet, FakeBuilder(tmp_path), journal)
+    assert str(failed.value) == (
+        "the switch failed, the previous site config was kept: nginx -t: another site on this "
+        "server already has server name demo.example: the previous site config was kept"
+    )
+    assert journal.of("went_live") == []
 
 
 def test_a_failed_switch_switches_the_others_back(tmp_path):
