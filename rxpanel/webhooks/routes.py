@@ -7,7 +7,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from rxpanel import actions
+from rxpanel import actions, clientaddr
 from rxpanel.bodies import read_limited
 from rxpanel.services import hooks
 
@@ -17,7 +17,7 @@ async def receive(request: Request) -> JSONResponse:
     body = await read_limited(request, hooks.MAX_BODY)
     if body is None:
         return JSONResponse({"status": "rejected", "error": "body too large"}, status_code=413)
-    address = request.client.host if request.client else ""
+    address = clientaddr.of_request(request)  # the peer, or a trusted proxy's word
     answer = await run_in_threadpool(
         actions.receive_push, name, dict(request.headers), body, address
     )

@@ -139,7 +139,7 @@ def test_a_server_name_another_site_has_fails_the_switch(site):
         reason = site.cli.json("deployments", "pub")[0]["reason"]
         assert reason == (
             "the switch failed, the previous site config was kept: nginx -t: another site on "
-            "this server already has server name 127.0.0.1: the previous site config was kept"
+            "this server already has server name 127.0.0.1"
         ), reason
     finally:
         shadow.unlink()
@@ -147,5 +147,41 @@ def test_a_server_name_another_site_has_fails_the_switch(site):
     assert site.version() == before
     assert site.page_version() == before
     releases = site.cli.json("releases", "pub")
+    assert releases[0]["status"] == "bad"
+    assert [r for r in releases if r["current"]][0]["id"] == live["id"]
+
+
+def test_a_site_nginx_does_not_serve_after_the_switch_is_switched_back(
+    cli, sandbox, sandbox_server, tmp_path_factory
+):
+    # An app whose URL names a host: its site listens on every address of its port.
+    # A site on 127.0.0.1 and that port is more specific and takes every connection
+    # to 127.0.0.1, whatever the name, and `nginx -t` has nothing to say about it:
+    # after the reload the public check (which asks 127.0.0.1) gets 418.
+    repo = AppRepo(tmp_path_factory.mktemp("named") / "sampleapp")
+    port = free_port()
+    named = Site(cli, sandbox, repo, f"http://127.0.0.1:{port}")  # where the site answers
+    cli.ok(
+        "app", "add", "pub-named", "--server", sandbox_server, "--source", str(repo.path),
+        "--url", f"http://localhost:{port}", "--health-timeout", "20",
+    )  # fmt: skip
+    assert cli("deploy", "pub-named").returncode == 0
+    before = named.version()
+    live = [r for r in cli.json("releases", "pub-named") if r["current"]][0]
+    shadow = Path(sandbox.nginx_conf_dir) / "aa-shadow-named.conf"
+    shadow.write_text(f"server {{ listen 127.0.0.1:{port}; server_name _; return 418; }}\n")
+    try:
+        repo.set_version("v2-shadowed")
+        result = cli("deploy", "pub-named")
+        assert result.returncode == 1, result.stdout + result.stderr
+        reason = cli.json("deployments", "pub-named")[0]["reason"]
+        assert reason.startswith("the public side failed after the switch: / answered 418"), reason
+        assert reason.endswith(f"; switched back to release {live['id']}"), reason
+        assert "switched back to the previous site" in result.stdout
+    finally:
+        shadow.unlink()
+        named.reload_nginx()
+    assert named.version() == before
+    releases = cli.json("releases", "pub-named")
     assert releases[0]["status"] == "bad"
     assert [r for r in releases if r["current"]][0]["id"] == live["id"]

@@ -31,6 +31,7 @@ def switch(run: Run) -> None:
             said = result.stderr.strip().splitlines()
             plain = [line for line in said if nginx.CONFLICT in line]  # one sentence says it
             reason = plain[-1] if plain else " | ".join(said[-3:]) or f"exit {result.exit_code}"
+            reason = reason.removesuffix(": the previous site config was kept")  # said below
             raise t.fail(f"the switch failed, the previous site config was kept: {reason}")
         switched.append(t)
 
