@@ -5,6 +5,7 @@ has (`nginx -t` only warns) fails its switch, the previous site kept."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -185,3 +186,37 @@ def test_a_site_nginx_does_not_serve_after_the_switch_is_switched_back(
     releases = cli.json("releases", "pub-named")
     assert releases[0]["status"] == "bad"
     assert [r for r in releases if r["current"]][0]["id"] == live["id"]
+
+
+def test_a_deploy_root_nginx_cannot_read_is_refused_by_server_check_and_switched_back(
+    site, sandbox_server
+):
+    """nginx's workers as nobody, the deploy root under pytest's 0700 tmp dir: the
+    check names the directory that keeps nginx out; a deploy run anyway (nothing
+    forces a server check first) is switched back by the public check."""
+    if os.geteuid() != 0:
+        pytest.fail("this test needs root: nginx's master must be able to switch users")
+    conf = Path(site.sandbox.path("nginx", "nginx.conf"))
+    original = conf.read_text()
+    assert original.startswith("user "), original[:40]
+    live = [r for r in site.cli.json("releases", "pub") if r["current"]][0]
+    conf.write_text("user nobody nogroup;\n" + original.split("\n", 1)[1])
+    try:
+        site.reload_nginx()
+        check = site.cli("server", "check", sandbox_server)
+        assert check.returncode != 0
+        # named from the top: the first directory on the way down that keeps nobody out
+        closed = [d for d in Path(site.sandbox.deploy_root).parents if not d.stat().st_mode & 1]
+        said = f"nginx runs as nobody, who cannot enter {closed[-1]} (mode 700"
+        assert said in check.stdout, check.stdout
+        site.repo.set_version("v3-unreadable")
+        result = site.cli("deploy", "pub")
+        assert result.returncode == 1, result.stdout + result.stderr
+        reason = site.cli.json("deployments", "pub")[0]["reason"]
+        assert reason.startswith("the public side failed after the switch: / answered 404"), reason
+        assert reason.endswith(f"; switched back to release {live['id']}"), reason
+    finally:
+        conf.write_text(original)
+        site.reload_nginx()
+    assert [r for r in site.cli.json("releases", "pub") if r["current"]][0]["id"] == live["id"]
+    assert site.cli("server", "check", sandbox_server).returncode == 0
