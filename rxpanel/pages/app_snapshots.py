@@ -41,7 +41,7 @@ def snapshots_card() -> rx.Component:
         rx.spacer(),
         rx.button(
             rx.icon("refresh-cw", size=14),
-            "Refresh",
+            rx.cond(S.loaded, "Refresh", "List"),
             size="1",
             variant="ghost",
             on_click=S.load,
@@ -75,7 +75,16 @@ def snapshots_card() -> rx.Component:
             rx.text(S.result, size="2", id="restore-result"),
         ),
         rx.cond(
-            (S.snapshots.length() == 0) & (S.note == "") & (S.error == "") & ~S.listing,
+            ~S.loaded & ~S.listing,
+            rx.text(
+                "The copies of the app's SQLite files taken before each migration, on its "
+                "primary server: List asks the server.",
+                color_scheme="gray",
+                size="2",
+            ),
+        ),
+        rx.cond(
+            S.loaded & (S.snapshots.length() == 0) & (S.note == "") & (S.error == "") & ~S.listing,
             rx.text(
                 "No snapshot yet: one is taken of each SQLite file before each migration "
                 "(the newest 5 are kept).",
@@ -92,7 +101,7 @@ def snapshots_card() -> rx.Component:
             hide_empty=True,
         ),
         restore_dialog(),
-        on_mount=S.load,
+        on_mount=S.forget,
         id="snapshots-card",
     )
 

@@ -20,6 +20,7 @@ class SnapshotsState(AuthState):
     note: str = ""  # why there are none by design (PostgreSQL, MySQL)
     error: str = ""  # why they could not be listed, and what to do
     listing: bool = False
+    loaded: bool = False  # listed for this page: only on request (it costs an SSH login)
     confirm: dict[str, str] = {}  # the snapshot while the restore dialog is open
     restoring: bool = False
     result: str = ""  # the last restore's outcome, in the server's words
@@ -32,10 +33,18 @@ class SnapshotsState(AuthState):
             for s in found.snapshots
         ]
 
+    @rx.event
+    def forget(self):
+        """On mount: what another app's page listed is not this app's. Nothing is
+        asked of the server until the operator asks (List)."""
+        if self._app != self.router.url.path.rstrip("/").rsplit("/", 1)[-1]:
+            self.snapshots, self.server, self.note, self.error = [], "", "", ""
+            self.loaded, self.result = False, ""
+
     @rx.event(background=True)
     @authorized("viewer")
     async def load(self):
-        """List the snapshots (on mount of the section, and on Refresh)."""
+        """List the snapshots (on List / Refresh: opening a page connects to nothing)."""
         async with self:
             if self.listing:
                 return
@@ -47,10 +56,11 @@ class SnapshotsState(AuthState):
         except ServiceError as e:
             async with self:
                 self.error, self.snapshots, self.listing = str(e), [], False
+            self.loaded = True
             return
         async with self:
             self._show(found)
-            self.listing = False
+            self.listing, self.loaded = False, True
 
     @rx.event
     @authorized("deployer")
