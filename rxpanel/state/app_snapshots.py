@@ -34,6 +34,7 @@ class SnapshotsState(AuthState):
         ]
 
     @rx.event
+    @authorized("viewer")
     def forget(self):
         """On mount: what another app's page listed is not this app's. Nothing is
         asked of the server until the operator asks (List)."""
