@@ -23,6 +23,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import httpx  # noqa: E402
 from corpus import CORPUS, MIRROR, materialise  # noqa: E402
+from sandbox_server import register  # noqa: E402
 
 from tests.conftest import free_port  # noqa: E402
 
@@ -52,27 +53,14 @@ def main() -> int:
     os.environ["REFLEX_TELEMETRY_ENABLED"] = "false"
     from rxpanel import db, sandbox
     from rxpanel.deploy import build, resolve
-    from rxpanel.services import apps, deployments, servers
+    from rxpanel.services import apps, deployments
     from rxpanel.worker import runs as runner
 
     db.upgrade()
     box = sandbox.up(work / "sb")
     rows = []
     try:
-        servers.add(
-            servers.ServerInput(
-                name="compat",
-                host="127.0.0.1",
-                port=box.ssh_port,
-                user=box.user,
-                deploy_root=box.deploy_root,
-                nginx_conf_dir=box.nginx_conf_dir,
-                nginx_cmd=box.nginx_cmd,
-                supervisor_conf_dir=box.supervisor_conf_dir,
-                supervisorctl_cmd=box.supervisorctl_cmd,
-            ),
-            box.key_path.read_text(),
-        )
+        register(box, "compat")
         for app in chosen:
             print(f"{app.name}: {app.repo}@{app.commit} {app.subdir} ...", flush=True)
             repo = materialise(app, work / "repos" / app.name, opts.mirror)

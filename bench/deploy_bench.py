@@ -32,6 +32,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from load import Load  # noqa: E402
 from naive_recipe import NaiveRecipe  # noqa: E402
+from sandbox_server import register  # noqa: E402
 
 from tests.conftest import AppRepo, free_port  # noqa: E402
 
@@ -48,27 +49,14 @@ def main() -> int:
     os.environ["RXPANEL_HOME"] = str(work / "home")
     os.environ["REFLEX_TELEMETRY_ENABLED"] = "false"
     from rxpanel import db, sandbox
-    from rxpanel.services import apps, deployments, servers
+    from rxpanel.services import apps, deployments
     from rxpanel.worker import runs as runner
 
     db.upgrade()
     box = sandbox.up(work / "sb")
     try:
         repo = AppRepo(work / "repo")
-        servers.add(
-            servers.ServerInput(
-                name="bench",
-                host="127.0.0.1",
-                port=box.ssh_port,
-                user=box.user,
-                deploy_root=box.deploy_root,
-                nginx_conf_dir=box.nginx_conf_dir,
-                nginx_cmd=box.nginx_cmd,
-                supervisor_conf_dir=box.supervisor_conf_dir,
-                supervisorctl_cmd=box.supervisorctl_cmd,
-            ),
-            box.key_path.read_text(),
-        )
+        register(box, "bench")
 
         def add_app(name: str) -> str:
             url = f"http://127.0.0.1:{free_port()}"

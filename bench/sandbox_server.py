@@ -1,0 +1,22 @@
+"""The local sandbox registered as a server of the panel, for the bench scripts."""
+
+from __future__ import annotations
+
+
+def register(box, name: str) -> None:
+    from rxpanel.services import servers
+
+    servers.add(
+        servers.ServerInput(
+            name=name,
+            host="127.0.0.1",
+            port=box.ssh_port,
+            user=box.user,
+            deploy_root=box.deploy_root,
+            nginx_conf_dir=box.nginx_conf_dir,
+            nginx_cmd=box.nginx_cmd,
+            supervisor_conf_dir=box.supervisor_conf_dir,
+            supervisorctl_cmd=box.supervisorctl_cmd,
+        ),
+        box.key_path.read_text(),
+    )
