@@ -80,6 +80,13 @@ class App(SQLModel, table=True):
     webhook_secret_enc: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     # a pushed commit older than the live one (a replayed push) deploys only when allowed
     allow_old_pushes: bool = False
+    # the only SSH identity a clone of the app's source uses: an encrypted OpenSSH
+    # private key made for this app (its public half goes to the git host)
+    deploy_key_enc: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # build limits (None: the panel's defaults, see settings)
+    build_memory_mb: int | None = None
+    build_cpu_seconds: int | None = None
+    build_timeout: int | None = None  # wall-clock seconds of one build step
     created_at: datetime = Timestamp(default_factory=utcnow)
 
 
