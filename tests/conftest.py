@@ -104,6 +104,16 @@ class AppRepo:
         return self.commit(version)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def passable_basetemp(tmp_path_factory):
+    """pytest's temp dirs are 0700; as root, each app runs as a Unix user of its own,
+    who must pass through them to the sandboxes' deploy roots (x only, no listing)."""
+    if os.geteuid() == 0:
+        base = tmp_path_factory.getbasetemp()
+        for d in (base, base.parent):
+            d.chmod(d.stat().st_mode | 0o111)
+
+
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory):
     from rxpanel import sandbox as sb

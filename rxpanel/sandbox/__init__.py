@@ -217,6 +217,11 @@ def _write_configs(sb: Sandbox) -> None:
         "supervisor/logs",
     ):
         (sb.dir / sub).mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        # as root each app runs as a Unix user of its own, who must pass through DIR
+        # to its part of the deploy root (x only: nobody lists DIR)
+        for passable in (sb.dir, sb.dir / "srv"):
+            passable.chmod(passable.stat().st_mode | 0o111)
     if sb.netns is not None:
         (sb.dir / "netns").mkdir(exist_ok=True)
         # a copy under DIR: the proxy runs on the system python3, outside our venv, and its

@@ -5,7 +5,9 @@ has (`nginx -t` only warns) fails its switch, the previous site kept."""
 
 from __future__ import annotations
 
+import grp
 import os
+import pwd
 import subprocess
 import time
 from pathlib import Path
@@ -188,35 +190,113 @@ def test_a_site_nginx_does_not_serve_after_the_switch_is_switched_back(
     assert [r for r in releases if r["current"]][0]["id"] == live["id"]
 
 
-def test_a_deploy_root_nginx_cannot_read_is_refused_by_server_check_and_switched_back(
+def test_a_deploy_root_closed_to_others_is_named_by_server_check_and_by_the_deploy(
     site, sandbox_server
 ):
-    """nginx's workers as nobody, the deploy root under pytest's 0700 tmp dir: the
-    check names the directory that keeps nginx out; a deploy run anyway (nothing
-    forces a server check first) is switched back by the public check."""
+    """nginx's workers as nobody and the sandbox dir closed to others (0700): the check
+    names the directory that keeps nginx out; a deploy run anyway (nothing forces a
+    server check first) stops before anything starts, naming it for the app's user."""
     if os.geteuid() != 0:
         pytest.fail("this test needs root: nginx's master must be able to switch users")
     conf = Path(site.sandbox.path("nginx", "nginx.conf"))
     original = conf.read_text()
     assert original.startswith("user "), original[:40]
     live = [r for r in site.cli.json("releases", "pub") if r["current"]][0]
+    box = Path(site.sandbox.dir)
+    mode = box.stat().st_mode
     conf.write_text("user nobody nogroup;\n" + original.split("\n", 1)[1])
+    box.chmod(0o700)
     try:
         site.reload_nginx()
         check = site.cli("server", "check", sandbox_server)
         assert check.returncode != 0
         # named from the top: the first directory on the way down that keeps nobody out
         closed = [d for d in Path(site.sandbox.deploy_root).parents if not d.stat().st_mode & 1]
-        said = f"nginx runs as nobody, who cannot enter {closed[-1]} (mode 700"
+        assert closed == [box], closed
+        said = f"nginx runs as nobody, who cannot enter {box} (mode 700"
         assert said in check.stdout, check.stdout
         site.repo.set_version("v3-unreadable")
         result = site.cli("deploy", "pub")
         assert result.returncode == 1, result.stdout + result.stderr
         reason = site.cli.json("deployments", "pub")[0]["reason"]
-        assert reason.startswith("the public side failed after the switch: / answered 404"), reason
-        assert reason.endswith(f"; switched back to release {live['id']}"), reason
+        assert f"the app runs as rxa-pub, who cannot enter {box} (mode 700" in reason, reason
     finally:
+        box.chmod(mode)
         conf.write_text(original)
         site.reload_nginx()
     assert [r for r in site.cli.json("releases", "pub") if r["current"]][0]["id"] == live["id"]
+    assert site.version() != "v3-unreadable"
     assert site.cli("server", "check", sandbox_server).returncode == 0
+
+
+def test_each_app_runs_as_its_own_user_and_cannot_reach_another(site, sandbox):
+    """Two apps on one server (pub and pub-named, both live): each backend runs as its
+    own Unix user, which cannot read the other's env, data or code, nor write the
+    staging dir; nginx reads the frontend through its group."""
+    if os.geteuid() != 0:
+        pytest.fail("this test needs root: the sandbox's login must be able to make users")
+    root = Path(sandbox.deploy_root)
+    for app in ("pub", "pub-named"):
+        user = f"rxa-{app}"
+        assert pwd.getpwnam(user).pw_gecos == f"rxpanel app {app}"
+        pids = [
+            line.split("pid ", 1)[1].split(",", 1)[0]
+            for line in supervisor(sandbox, "status").splitlines()
+            if line.split()[0] in (f"rxpanel-{app}-blue", f"rxpanel-{app}-green")
+            and "RUNNING" in line
+        ]
+        assert pids, supervisor(sandbox, "status")
+        for pid in pids:  # the backend and every process under it
+            assert owner_of(pid) == user
+            assert all(owner_of(child) == user for child in children(pid))
+        rel = (root / app / "current").resolve()
+        assert stat_of(rel / "env") == (user, user, 0o600)
+        assert stat_of(rel / "backend")[:2] == (user, user)
+        assert stat_of(root / app / "shared") == (user, user, 0o700)
+        assert stat_of(root / app / "tmp") == ("root", "root", 0o700)
+        assert stat_of(rel / "frontend") == ("root", grp.getgrgid(0).gr_name, 0o750)
+
+    other = (root / "pub-named" / "current").resolve()
+    for attempt in (
+        f"cat {other}/env",
+        f"ls {root}/pub-named/shared",
+        f"cat {other}/backend/rxconfig.py",
+        f"ls {other}/frontend",
+        f"touch {root}/pub/tmp/staged.conf",
+        f"touch {root}/pub-named/releases/x",
+    ):
+        result = as_user("rxa-pub", attempt)
+        assert result.returncode != 0, attempt
+        assert "Permission denied" in result.stderr, (attempt, result.stderr)
+    own = (root / "pub" / "current").resolve()
+    assert as_user("rxa-pub", f"cat {own}/env").returncode == 0  # its own, it reads
+
+
+def supervisor(sandbox, *args: str) -> str:
+    cmd = [*sandbox.supervisorctl_cmd.split(), *args]
+    return subprocess.run(cmd, capture_output=True, text=True).stdout
+
+
+def owner_of(pid: str) -> str:
+    uid = next(
+        line.split()[1]
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+        if line.startswith("Uid:")
+    )
+    return pwd.getpwuid(int(uid)).pw_name
+
+
+def children(pid: str) -> list[str]:
+    out = subprocess.run(["pgrep", "-P", pid], capture_output=True, text=True).stdout
+    return [c for c in out.split() if c]
+
+
+def stat_of(path: Path) -> tuple[str, str, int]:
+    st = path.stat()
+    return pwd.getpwuid(st.st_uid).pw_name, grp.getgrgid(st.st_gid).gr_name, st.st_mode & 0o777
+
+
+def as_user(user: str, line: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["runuser", "-u", user, "--", "sh", "-c", line], capture_output=True, text=True
+    )

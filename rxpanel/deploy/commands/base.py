@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shlex
 from dataclasses import dataclass
 
@@ -37,12 +38,34 @@ class Host:
         """Prefix a privileged command line with non-interactive sudo when needed."""
         return f"sudo -n {line}" if self.sudo else line
 
+    @property
+    def isolated(self) -> bool:
+        """Root (the login or through sudo) can give each app a Unix user of its own."""
+        return self.user == "root" or self.sudo
+
+    def as_root(self, script: str) -> str:
+        """A shell script run as root when the server gives it (else as the login)."""
+        return f"sudo -n sh -c {q(script)}" if self.sudo else script
+
     def nginx(self, *args: str) -> str:
         return self.priv(" ".join([*map(q, shlex.split(self.nginx_cmd)), *map(q, args)]))
 
     def supervisorctl(self, *args: str) -> str:
         words = [*shlex.split(self.supervisorctl_cmd), *args]
         return self.priv(" ".join(q(w) for w in words))
+
+
+APP_USER_PREFIX = "rxa-"
+
+
+def app_user_name(app: str) -> str:
+    """rxa-<app>, within the 32 characters of a Unix user name (a hash keeps long
+    names apart)."""
+    name = APP_USER_PREFIX + app
+    if len(name) <= 32:
+        return name
+    digest = hashlib.sha256(app.encode()).hexdigest()[:6]
+    return f"{name[:25]}-{digest}"
 
 
 @dataclass(frozen=True)
@@ -99,6 +122,16 @@ class AppLayout:
     def standby_marker(self) -> str:
         """'<color> <release>' of the warm standby, if any."""
         return f"{self.dir}/standby"
+
+    @property
+    def home(self) -> str:
+        """HOME of the app's processes (its caches), in shared/: it outlives releases."""
+        return f"{self.shared}/home"
+
+    @property
+    def unix_user(self) -> str:
+        """Who the app's processes run as: its own user, or the login without root."""
+        return app_user_name(self.app) if self.host.isolated else self.host.user
 
     def program(self, color: str) -> str:
         return f"rxpanel-{self.app}-{color}"

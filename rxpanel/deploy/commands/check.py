@@ -26,10 +26,8 @@ def deploy_root_writable(host: Host) -> str:
 
 # Who nginx's workers run as: a master not run by root cannot switch users, so its
 # workers are its own user (the sandbox); else the `user` directive (www-data in
-# Debian's nginx.conf). Then every directory from / down to the deploy root must
-# let that user in (x for owner, group or other, as the kernel picks them).
-NGINX_READS = """\
-root={root}
+# Debian's nginx.conf). Sets $uid and $name.
+NGINX_WHO = """\
 conf=$({nginx_t} 2>/dev/null)
 pidfile=$(printf '%s\\n' "$conf" | awk '$1 == "pid" {{ sub(/;.*/, "", $2); p = $2 }} END {{ print p }}')
 master=$(cat "${{pidfile:-/run/nginx.pid}}" 2>/dev/null)
@@ -39,8 +37,13 @@ if [ -z "$uid" ] || [ "$uid" = 0 ]; then
     uid=$(id -u "${{name:-www-data}}" 2>/dev/null) || {{ echo "nginx's user ${{name:-www-data}} does not exist"; exit 1; }}
 fi
 name=$(id -nu "$uid" 2>/dev/null || echo "$uid")
+"""
+
+# Can user $uid ($name) reach $root? Every directory from / down must let it in
+# (x for owner, group or other, as the kernel picks them); name the ones that do not.
+REACHES = """\
 if [ "$uid" = 0 ] || [ "$uid" = "$(id -u)" ]; then
-    echo "nginx runs as $name, who can read $root"
+    echo "{who} runs as $name, who can read $root"
     exit 0
 fi
 gids=" $(id -G "$uid" 2>/dev/null) "
@@ -59,18 +62,40 @@ while :; do
     d=$(dirname "$d")
 done
 if [ -n "$blocked" ]; then
-    echo "nginx runs as $name, who cannot enter ${{blocked%; }}: let it in (chmod o+x, or add $name to the group) or choose another deploy root"
+    echo "{who} runs as $name, who cannot enter ${{blocked%; }}: let it in (chmod o+x, or add $name to the group) or choose another deploy root"
     exit 1
 fi
-echo "nginx runs as $name, who can read $root"
+echo "{who} runs as $name, who can read $root"
 """
+
+
+def nginx_user(host: Host) -> str:
+    """Shell lines setting $uid and $name to nginx's worker user."""
+    return NGINX_WHO.format(nginx_t=host.nginx("-T"))
+
+
+def reaches(root: str, who: str) -> str:
+    """Shell lines: exit 1 naming the directories user $uid cannot enter on the way to root."""
+    return f"root={q(root)}\n" + REACHES.format(who=who)
 
 
 def nginx_reads_deploy_root(host: Host) -> str:
     """Static files nginx cannot reach fall through to the backend: every page
     fails while the deploy reports success. Say which directory keeps nginx out."""
-    script = NGINX_READS.format(nginx_t=host.nginx("-T"), root=q(host.deploy_root))
+    script = f"root={q(host.deploy_root)}\n" + nginx_user(host) + REACHES.format(who="nginx")
     return f"sh -c {q(script)}"
+
+
+def app_isolation(host: Host) -> str:
+    """Whether each app gets a Unix user of its own here, and if not, what is missing."""
+    if host.isolated:
+        how = "as root" if host.user == "root" else "through sudo"
+        return f"echo {q(f'each app runs as a Unix user of its own (made {how})')}"
+    text = (
+        f"apps run as {host.user}, the SSH login: without root or sudo no app gets a Unix "
+        "user of its own, so every app on this server can read the others' env and data"
+    )
+    return f"echo {q(text)}"
 
 
 def items(host: Host) -> list[tuple[str, str]]:
@@ -85,6 +110,7 @@ def items(host: Host) -> list[tuple[str, str]]:
         ),
         ("deploy root writable", deploy_root_writable(host)),
         ("nginx can read the deploy root", nginx_reads_deploy_root(host)),
+        ("app isolation", app_isolation(host)),
         ("nginx conf dir writable", writable(host, host.nginx_conf_dir)),
         ("supervisor conf dir writable", writable(host, host.supervisor_conf_dir)),
     ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rxpanel.deploy.commands import lock, nginx, release, standby, supervisor
+from rxpanel.deploy.commands import account, lock, nginx, release, standby, supervisor
 from rxpanel.deploy.commands.base import AppLayout, q
 
 
@@ -42,8 +42,8 @@ def remove_site_if_present(app: AppLayout) -> str:
 
 
 def delete_app_files(app: AppLayout) -> str:
-    """Everything of the app on the server, its lock included."""
-    return f"rm -rf {q(app.dir)}"
+    """Everything of the app on the server, its lock included, and its Unix user."""
+    return f"{account.as_root(app, f'rm -rf {q(app.dir)}')} && {account.remove_user(app)}"
 
 
 def stop_standby(app: AppLayout, color: str, release_id: str) -> str:

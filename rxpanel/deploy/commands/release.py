@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from rxpanel.deploy.commands import account
 from rxpanel.deploy.commands.base import AppLayout, q
 
 
 def prepare(app: AppLayout) -> str:
-    dirs = [app.releases, app.venvs, app.shared, f"{app.shared}/home", app.logs, app.tmp]
+    """The login's dirs; with an app user, account.ensure_user makes its own ones."""
+    dirs = [app.releases, app.logs, app.tmp]
+    if not app.host.isolated:
+        dirs[1:1] = [app.venvs, app.shared, app.home]
     return "mkdir -p " + " ".join(q(d) for d in dirs)
 
 
@@ -64,16 +68,17 @@ def read_live(app: AppLayout) -> str:
 def remove(app: AppLayout, release_ids: list[str]) -> str:
     if not release_ids:
         return "true"
-    return "rm -rf " + " ".join(q(app.release(r)) for r in release_ids)
+    return account.as_root(app, "rm -rf " + " ".join(q(app.release(r)) for r in release_ids))
 
 
 def remove_venvs_except(app: AppLayout, keep_hashes: list[str]) -> str:
     """Delete server venvs no kept release uses."""
     keep = " ".join(q(h) for h in sorted(set(keep_hashes))) or "''"
-    return (
+    return account.as_app(
+        app,
         f"cd {q(app.venvs)} 2>/dev/null && for v in *; do "
         f'[ -d "$v" ] || continue; keep=0; for k in {keep}; do [ "$v" = "$k" ] && keep=1; done; '
-        f'[ $keep = 1 ] || rm -rf -- "$v" "$v.requirements.txt"; done; true'
+        f'[ $keep = 1 ] || rm -rf -- "$v" "$v.requirements.txt"; done; true',
     )
 
 

@@ -11,6 +11,7 @@ import posixpath
 from collections.abc import Iterable
 
 from rxpanel import validate
+from rxpanel.deploy.commands import account
 from rxpanel.deploy.commands.base import AppLayout, q
 
 UPLOADS = "uploaded_files/"  # Reflex's upload dir, relative to the backend dir
@@ -45,7 +46,7 @@ def link(app: AppLayout, release_id: str, paths: Iterable[str]) -> str:
     steps = [f"cd {q(app.release(release_id) + '/backend')}"]
     steps += [_one(app.shared, path, is_dir=False) for path in files]
     steps += [_one(app.shared, path, is_dir=True) for path in dirs]
-    return " && ".join(steps)
+    return account.as_app(app, " && ".join(steps))  # what it makes in shared/ is the app's
 
 
 def _one(shared: str, path: str, *, is_dir: bool) -> str:

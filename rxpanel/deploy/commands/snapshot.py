@@ -1,5 +1,6 @@
 """A copy of each SQLite database in shared/ before a migration changes it.
 
+Made (and restored) as the app's user, so no file of its database becomes root's.
 Made with sqlite3's online backup API (a consistent copy while the live release
 keeps writing), into shared/.snapshots/<release>-<utc>-<file>, the newest KEEP
 per file kept. Only when the release has migrations to run (an alembic/ dir)."""
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from rxpanel.deploy.commands import account
 from rxpanel.deploy.commands.base import AppLayout, q
 
 KEEP = 5
@@ -48,10 +50,11 @@ def before_migrate(app: AppLayout, release_id: str, files: Iterable[str], keep: 
     """Snapshot the shared databases when the release has migrations (validated paths)."""
     dbs = " ".join(q(f) for f in files)
     rel = app.release(release_id)
-    return (
+    return account.as_app(
+        app,
         f"if [ -d {q(rel + '/backend/alembic')} ]; then "
         f"python3 -c {q(SNAPSHOT)} {q(app.shared)} {q(release_id)} {int(keep)} {dbs}; "
-        f"else echo 'no alembic/ in the app: no snapshot'; fi"
+        f"else echo 'no alembic/ in the app: no snapshot'; fi",
     )
 
 
@@ -76,7 +79,9 @@ RESTORE = (
 
 
 def list_all(app: AppLayout) -> str:
-    return f"ls -1 {q(app.shared + '/.snapshots')} 2>/dev/null | grep -v '[.]part$' || true"
+    return account.as_app(
+        app, f"ls -1 {q(app.shared + '/.snapshots')} 2>/dev/null | grep -v '[.]part$' || true"
+    )
 
 
 def file_of(name: str) -> str:
@@ -88,4 +93,6 @@ def restore(app: AppLayout, name: str) -> str:
     """Copy a snapshot back into its database (sqlite3's backup API: the running
     release sees the restored data at its next query), then print the alembic
     revision it is at, if it has one. `name` is validated."""
-    return f"python3 -c {q(RESTORE)} {q(app.shared)} {q(name)} {q(file_of(name))}"
+    return account.as_app(
+        app, f"python3 -c {q(RESTORE)} {q(app.shared)} {q(name)} {q(file_of(name))}"
+    )

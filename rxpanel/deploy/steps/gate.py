@@ -42,7 +42,7 @@ def _start(run: Run, t: Target, color: str) -> None:
             release=rel.id,
             release_dir=layout.release(rel.id),
             port=port,
-            user=t.plan.user,
+            user=layout.unix_user,
             log=layout.program_log(color),
         )
         conf_tmp = f"{layout.tmp}/{layout.program(color)}.conf"

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rxpanel.deploy import schema
-from rxpanel.deploy.commands import release
+from rxpanel.deploy.commands import account, release
 from rxpanel.deploy.commands import venv as venv_cmd
 from rxpanel.deploy.fleet import Target
 from rxpanel.deploy.journal import DeployFailed
@@ -36,9 +36,10 @@ def server_venv(run: Run) -> None:
 
     def one(t: Target) -> None:
         t.run(release.prepare(t.layout), "preparing the app directory")
+        app_user(run, t)
         with log.step(f"server venv{t.suffix}"):
             t.remote.put_bytes(
-                source.requirements, venv_cmd.requirements_path(t.layout, source.req_hash)
+                source.requirements, venv_cmd.staged_requirements(t.layout, source.req_hash)
             )
             t.run(
                 venv_cmd.ensure(t.layout, source.req_hash),
@@ -48,6 +49,35 @@ def server_venv(run: Run) -> None:
             )
 
     run.each(one, "making the server venv")
+
+
+def app_user(run: Run, t: Target) -> None:
+    """The app's own Unix user on the server, or one line on what is missing without it."""
+    if t.layout.host.isolated:
+        out = t.run(account.ensure_user(t.layout), "making the app's Unix user").stdout
+        for line in out.splitlines():
+            if line.startswith("made the Unix user"):
+                run.log.line(t.tag + line)
+        return
+    run.log.line(
+        f"{t.tag}warning: the app runs as {t.plan.user}, the SSH login, like every app on "
+        f"{t.name}: without root or sudo there is no Unix user per app, so the apps there "
+        "can read each other's env and data (give the login sudo to isolate them)",
+        "error",
+    )
+
+
+def isolate(run: Run) -> None:
+    """The release's files to the app's user (a reused or rolled-back release too,
+    which may be older than the user: then it is made here)."""
+    rel, again = run.release, run.reused or run.plan.kind == "rollback"
+
+    def one(t: Target) -> None:
+        if again:
+            app_user(run, t)
+        t.run(account.own_release(t.layout, rel.id), "giving the release to the app's user")
+
+    run.each(one, "giving the release to the app's user")
 
 
 def upload_backend(run: Run) -> None:
@@ -95,7 +125,7 @@ def upload_backend(run: Run) -> None:
                         release=rel.id,
                         release_dir=rel_dir,
                         venv=t.layout.venv(source.req_hash),
-                        home=f"{t.layout.shared}/home",
+                        home=t.layout.home,
                     ),
                     f"{rel_dir}/run.sh",
                     0o755,
@@ -141,6 +171,7 @@ def upload_frontend(run: Run) -> None:
             send_zip(
                 run, t, made.frontend_zip, lambda z: release.unpack_frontend(t.layout, rel.id, z)
             )
+            t.run(account.own_frontend(t.layout, rel.id), "giving the frontend to nginx's group")
         t.undo.remove(release.remove(t.layout, [rel.id]))
 
     run.each(send, "the upload")

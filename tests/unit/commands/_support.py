@@ -45,6 +45,12 @@ SUDO_APP = AppLayout(SUDO, "demo")
 SANDBOX_APP = AppLayout(SANDBOX, "demo")
 SPACED_APP = AppLayout(SPACED, "demo")
 
+def as_demo(line: str, root: str = "/srv/rxpanel") -> str:
+    """A line as the root login runs it as the demo app's own user."""
+    home = shlex.quote(f"{root}/demo/shared/home")
+    return f"runuser -u rxa-demo -- env HOME={home} sh -c {shlex.quote(line)}"
+
+
 SHELLS = ["dash", "bash"]
 WEIRD = "we ird 'sq' \"dq\" $(touch pwned1) `touch pwned2` ; touch pwned3 & * \\n"
 WEIRD_OWNER = "me 'sq' \"dq\" $(touch pwned4); touch pwned5 & `touch pwned6` C:\\new\\tmp"

@@ -97,24 +97,40 @@ def test_host_tool_lines_quote_arguments():
     assert PLAIN.supervisorctl("stop", "a;b") == "supervisorctl stop 'a;b'"
 
 
-def test_deploy_root_commands_never_use_sudo():
-    """Everything under the deploy root runs as the SSH user, sudo host or not."""
+def test_the_logins_own_deploy_root_commands_never_use_sudo():
+    """What stays the login's (locks, markers, tmp/, unpacking) runs as the SSH user."""
     for build in (
         lambda a: lock.acquire(a, OWNER),
         lambda a: lock.release(a, OWNER),
-        lambda a: release.prepare(a),
         lambda a: release.unpack_backend(a, RID, "/t/b.zip"),
         lambda a: release.unpack_frontend(a, RID, "/t/f.zip"),
         lambda a: release.activate(a, RID, "blue"),
-        lambda a: release.remove(a, [RID]),
-        lambda a: release.remove_venvs_except(a, [HASH]),
-        lambda a: venv.ensure(a, HASH),
-        lambda a: venv.migrate(a, RID, HASH),
         lambda a: standby.mark(a, "blue", RID),
         lambda a: standby.clear(a),
     ):
         assert build(SUDO_APP) == build(APP)
         assert "sudo" not in build(SUDO_APP)
+    assert "sudo" not in release.prepare(SUDO_APP)
+
+
+def test_what_the_app_user_owns_goes_through_it_or_root():
+    """Files of the app's user: made and read as it (sudo -u / runuser), deleted as root."""
+    assert release.remove(SUDO_APP, [RID]) == (
+        f"sudo -n sh -c 'rm -rf /srv/rxpanel/demo/releases/{RID}'"
+    )
+    assert release.remove(APP, [RID]) == f"rm -rf /srv/rxpanel/demo/releases/{RID}"
+    assert release.remove_venvs_except(SUDO_APP, [HASH]).startswith(
+        "sudo -n -u rxa-demo env HOME=/srv/rxpanel/demo/shared/home sh -c "
+    )
+    assert release.remove_venvs_except(APP, [HASH]).startswith(
+        "runuser -u rxa-demo -- env HOME=/srv/rxpanel/demo/shared/home sh -c "
+    )
+    assert venv.migrate(SUDO_APP, RID, HASH).startswith("sudo -n -u rxa-demo ")
+    assert venv.ensure(SUDO_APP, HASH).startswith(
+        "sudo -n sh -c 'install -m 0600 -o rxa-demo -g rxa-demo "
+        f"/srv/rxpanel/demo/tmp/{HASH}.requirements.txt "
+        f"/srv/rxpanel/demo/venvs/{HASH}.requirements.txt && rm -f "
+    )
 
 
 def test_world_catches_injection(world):

@@ -79,9 +79,7 @@ echo "nginx runs as $name, who can read $root"
 
 def test_nginx_reads_deploy_root_with_sudo():
     cmd = check.nginx_reads_deploy_root(SUDO)
-    assert cmd == "sh -c " + shlex.quote(
-        NGINX_READS_PLAIN.replace("nginx -T", "sudo -n nginx -T")
-    )
+    assert cmd == "sh -c " + shlex.quote(NGINX_READS_PLAIN.replace("nginx -T", "sudo -n nginx -T"))
 
 
 def test_check_items_plain():
@@ -95,6 +93,7 @@ def test_check_items_plain():
         ),
         ("deploy root writable", "mkdir -p /srv/rxpanel 2>/dev/null && test -w /srv/rxpanel"),
         ("nginx can read the deploy root", "sh -c " + shlex.quote(NGINX_READS_PLAIN)),
+        ("app isolation", "echo 'each app runs as a Unix user of its own (made as root)'"),
         (
             "nginx conf dir writable",
             "sh -c 'mkdir -p /etc/nginx/conf.d && test -w /etc/nginx/conf.d'",
@@ -121,9 +120,15 @@ def test_check_items_sandbox():
             "nginx can read the deploy root",
             "sh -c "
             + shlex.quote(
-                NGINX_READS_PLAIN.replace("nginx -T", "/usr/sbin/nginx -c /x/nginx.conf -p /x/ -T")
-                .replace("/srv/rxpanel", "/x/srv")
+                NGINX_READS_PLAIN.replace(
+                    "nginx -T", "/usr/sbin/nginx -c /x/nginx.conf -p /x/ -T"
+                ).replace("/srv/rxpanel", "/x/srv")
             ),
+        ),
+        (
+            "app isolation",
+            "echo 'apps run as rx, the SSH login: without root or sudo no app gets a Unix user "
+            "of its own, so every app on this server can read the others'\"'\"' env and data'",
         ),
         ("nginx conf dir writable", "sh -c 'mkdir -p /x/nginx && test -w /x/nginx'"),
         ("supervisor conf dir writable", "sh -c 'mkdir -p /x/supervisor && test -w /x/supervisor'"),
@@ -134,6 +139,9 @@ def test_check_items_sudo():
     items = dict(check.items(SUDO))
     assert list(items) == [label for label, _ in check.items(PLAIN)]
     assert items["nginx -t"] == "sudo -n nginx -t 2>&1"
+    assert items["app isolation"] == (
+        "echo 'each app runs as a Unix user of its own (made through sudo)'"
+    )
     assert (
         items["supervisorctl reachable"]
         == 'pid=$(sudo -n supervisorctl pid 2>&1); case "$pid" in \'\'|*[!0-9]*) echo "$pid"; exit 1 ;; *) echo "supervisord pid $pid" ;; esac'

@@ -14,6 +14,8 @@ import pytest
 from rxpanel.deploy.commands import AppLayout, Host, composite, lock, nginx, release, standby
 from rxpanel.deploy.commands import supervisor as supervisor_cmd
 
+from ._support import as_demo
+
 APP = AppLayout(Host(), "demo")
 SUDO = AppLayout(Host(sudo=True, supervisorctl_cmd="supervisorctl -c /x/s.conf"), "demo")
 RID = "20261121T180102-ab12cd"
@@ -82,13 +84,13 @@ def test_finish_marks_the_standby_and_applies_retention():
     cmd = composite.finish(APP, ("blue", RID), [RID2], ["h1"])
     assert cmd == (
         f"printf '%s %s\\n' blue {RID} > /srv/rxpanel/demo/standby && "
-        f"rm -rf /srv/rxpanel/demo/releases/{RID2} && " + VENVS_LOOP.format(keep="h1")
+        f"rm -rf /srv/rxpanel/demo/releases/{RID2} && " + as_demo(VENVS_LOOP.format(keep="h1"))
     )
     assert "sleep" not in cmd and "nohup" not in cmd  # no timer left on the server
 
 
 def test_finish_without_a_standby():
-    assert composite.finish(APP, None, [], []) == "true && " + VENVS_LOOP.format(keep="''")
+    assert composite.finish(APP, None, [], []) == "true && " + as_demo(VENVS_LOOP.format(keep="''"))
 
 
 def test_remove_site_if_present():
@@ -99,7 +101,13 @@ def test_remove_site_if_present():
 
 
 def test_delete_app_files():
-    assert composite.delete_app_files(APP) == "rm -rf /srv/rxpanel/demo"
+    assert composite.delete_app_files(APP) == (
+        "rm -rf /srv/rxpanel/demo && ent=$(getent passwd rxa-demo) && "
+        "case \"$ent\" in *:'rxpanel app demo':*) userdel rxa-demo >/dev/null 2>&1 || true ;; "
+        "esac; true"
+    )
+    login = AppLayout(Host(user="deploy"), "demo")
+    assert composite.delete_app_files(login) == "rm -rf /srv/rxpanel/demo && true"
 
 
 def test_stop_standby():

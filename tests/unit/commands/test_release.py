@@ -19,6 +19,7 @@ from ._support import (
     RID2,
     SHELLS,
     SPACED_APP,
+    as_demo,
     assert_syntax,
     syntax_cases,
 )
@@ -26,8 +27,8 @@ from ._support import (
 EXACT = [
     pytest.param(
         release.prepare(APP),
-        "mkdir -p /srv/rxpanel/demo/releases /srv/rxpanel/demo/venvs /srv/rxpanel/demo/shared "
-        "/srv/rxpanel/demo/shared/home /srv/rxpanel/demo/logs /srv/rxpanel/demo/tmp",
+        # shared/, venvs/ and HOME are the app user's: account.ensure_user makes them
+        "mkdir -p /srv/rxpanel/demo/releases /srv/rxpanel/demo/logs /srv/rxpanel/demo/tmp",
         id="release.prepare",
     ),
     pytest.param(
@@ -85,16 +86,21 @@ EXACT = [
     pytest.param(release.remove(APP, []), "true", id="release.remove-none"),
     pytest.param(
         release.remove_venvs_except(APP, ["h2", "h1", "h2"]),
-        'cd /srv/rxpanel/demo/venvs 2>/dev/null && for v in *; do [ -d "$v" ] || continue; '
-        'keep=0; for k in h1 h2; do [ "$v" = "$k" ] && keep=1; done; '
-        '[ $keep = 1 ] || rm -rf -- "$v" "$v.requirements.txt"; done; true',
+        as_demo(
+            'cd /srv/rxpanel/demo/venvs 2>/dev/null && for v in *; do [ -d "$v" ] || continue; '
+            'keep=0; for k in h1 h2; do [ "$v" = "$k" ] && keep=1; done; '
+            '[ $keep = 1 ] || rm -rf -- "$v" "$v.requirements.txt"; done; true'
+        ),
         id="release.remove_venvs_except",
     ),
     pytest.param(
         release.remove_venvs_except(SPACED_APP, []),
-        "cd '/srv/my apps/demo/venvs' 2>/dev/null && for v in *; do [ -d \"$v\" ] || continue; "
-        'keep=0; for k in \'\'; do [ "$v" = "$k" ] && keep=1; done; '
-        '[ $keep = 1 ] || rm -rf -- "$v" "$v.requirements.txt"; done; true',
+        as_demo(
+            "cd '/srv/my apps/demo/venvs' 2>/dev/null && for v in *; do [ -d \"$v\" ] || continue; "
+            'keep=0; for k in \'\'; do [ "$v" = "$k" ] && keep=1; done; '
+            '[ $keep = 1 ] || rm -rf -- "$v" "$v.requirements.txt"; done; true',
+            "/srv/my apps",
+        ),
         id="release.remove_venvs_except-none",
     ),
     pytest.param(

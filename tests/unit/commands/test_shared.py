@@ -13,7 +13,17 @@ from rxpanel import validate
 from rxpanel.deploy.commands import shared, venv
 from rxpanel.deploy.templates.release import render_env_file
 
-from ._support import APP, HASH, RID, RID2, SHELLS, assert_syntax, syntax_cases, write_script
+from ._support import (
+    APP,
+    HASH,
+    RID,
+    RID2,
+    SHELLS,
+    as_demo,
+    assert_syntax,
+    syntax_cases,
+    write_script,
+)
 
 REL = f"/srv/rxpanel/demo/releases/{RID}/backend"
 SH = "/srv/rxpanel/demo/shared"
@@ -21,24 +31,28 @@ SH = "/srv/rxpanel/demo/shared"
 EXACT = [
     pytest.param(
         shared.link(APP, RID, ["reflex.db"]),
-        f"cd {REL} && mkdir -p {SH} && if [ ! -e {SH}/reflex.db ]; then "
-        f"if [ -f reflex.db ] && [ ! -L reflex.db ]; then cp -p reflex.db {SH}/reflex.db; "
-        f"else : > {SH}/reflex.db; fi; fi && rm -rf reflex.db && ln -s {SH}/reflex.db reflex.db",
+        as_demo(
+            f"cd {REL} && mkdir -p {SH} && if [ ! -e {SH}/reflex.db ]; then "
+            f"if [ -f reflex.db ] && [ ! -L reflex.db ]; then cp -p reflex.db {SH}/reflex.db; "
+            f"else : > {SH}/reflex.db; fi; fi && rm -rf reflex.db && ln -s {SH}/reflex.db reflex.db"
+        ),
         id="shared.link-file",
     ),
     pytest.param(
         shared.link(APP, RID, ["data/my notes's.db", "uploaded_files/"]),
-        f"cd {REL} && mkdir -p {SH}/data data && "
-        f"if [ ! -e '{SH}/data/my notes'\"'\"'s.db' ]; then "
-        f"if [ -f 'data/my notes'\"'\"'s.db' ] && [ ! -L 'data/my notes'\"'\"'s.db' ]; then "
-        f"cp -p 'data/my notes'\"'\"'s.db' '{SH}/data/my notes'\"'\"'s.db'; "
-        f"else : > '{SH}/data/my notes'\"'\"'s.db'; fi; fi && "
-        f"rm -rf 'data/my notes'\"'\"'s.db' && "
-        f"ln -s '{SH}/data/my notes'\"'\"'s.db' 'data/my notes'\"'\"'s.db' && "
-        f"mkdir -p {SH} && if [ ! -e {SH}/uploaded_files ]; then "
-        f"if [ -d uploaded_files ] && [ ! -L uploaded_files ]; then "
-        f"cp -Rp uploaded_files {SH}/uploaded_files; else mkdir {SH}/uploaded_files; fi; fi && "
-        f"rm -rf uploaded_files && ln -s {SH}/uploaded_files uploaded_files",
+        as_demo(
+            f"cd {REL} && mkdir -p {SH}/data data && "
+            f"if [ ! -e '{SH}/data/my notes'\"'\"'s.db' ]; then "
+            f"if [ -f 'data/my notes'\"'\"'s.db' ] && [ ! -L 'data/my notes'\"'\"'s.db' ]; then "
+            f"cp -p 'data/my notes'\"'\"'s.db' '{SH}/data/my notes'\"'\"'s.db'; "
+            f"else : > '{SH}/data/my notes'\"'\"'s.db'; fi; fi && "
+            f"rm -rf 'data/my notes'\"'\"'s.db' && "
+            f"ln -s '{SH}/data/my notes'\"'\"'s.db' 'data/my notes'\"'\"'s.db' && "
+            f"mkdir -p {SH} && if [ ! -e {SH}/uploaded_files ]; then "
+            f"if [ -d uploaded_files ] && [ ! -L uploaded_files ]; then "
+            f"cp -Rp uploaded_files {SH}/uploaded_files; else mkdir {SH}/uploaded_files; fi; fi && "
+            f"rm -rf uploaded_files && ln -s {SH}/uploaded_files uploaded_files"
+        ),
         id="shared.link-quoted-and-dir",
     ),
     pytest.param(shared.uploads_dir(APP), f"{SH}/uploaded_files", id="shared.uploads_dir"),

@@ -11,14 +11,16 @@ import pytest
 from rxpanel import validate
 from rxpanel.deploy.commands import q, snapshot
 
-from ._support import APP, RID, SHELLS, assert_syntax, syntax_cases
+from ._support import APP, RID, SHELLS, as_demo, assert_syntax, syntax_cases
 
 EXACT = [
     pytest.param(
         snapshot.before_migrate(APP, RID, ["reflex.db", "data/a b.db"]),
-        f"if [ -d /srv/rxpanel/demo/releases/{RID}/backend/alembic ]; then "
-        f"python3 -c {q(snapshot.SNAPSHOT)} /srv/rxpanel/demo/shared {RID} 5 "
-        "reflex.db 'data/a b.db'; else echo 'no alembic/ in the app: no snapshot'; fi",
+        as_demo(
+            f"if [ -d /srv/rxpanel/demo/releases/{RID}/backend/alembic ]; then "
+            f"python3 -c {q(snapshot.SNAPSHOT)} /srv/rxpanel/demo/shared {RID} 5 "
+            "reflex.db 'data/a b.db'; else echo 'no alembic/ in the app: no snapshot'; fi"
+        ),
         id="snapshot.before_migrate",
     ),
 ]
@@ -85,11 +87,11 @@ SNAP = "20261121T180102-ab12cd-20261201T235000Z-data__a b.db"
 
 
 def test_restore_and_list_exact_strings():
-    assert snapshot.list_all(APP) == (
+    assert snapshot.list_all(APP) == as_demo(
         "ls -1 /srv/rxpanel/demo/shared/.snapshots 2>/dev/null | grep -v '[.]part$' || true"
     )
     assert snapshot.file_of(SNAP) == "data/a b.db"
-    assert snapshot.restore(APP, SNAP) == (
+    assert snapshot.restore(APP, SNAP) == as_demo(
         f"python3 -c {q(snapshot.RESTORE)} /srv/rxpanel/demo/shared '{SNAP}' 'data/a b.db'"
     )
 

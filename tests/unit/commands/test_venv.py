@@ -17,6 +17,7 @@ from ._support import (
     RID,
     SHELLS,
     World,
+    as_demo,
     assert_syntax,
     syntax_cases,
     write_script,
@@ -25,11 +26,17 @@ from ._support import (
 EXACT = [
     pytest.param(
         venv.ensure(APP, HASH),
-        "if [ -f /srv/rxpanel/demo/venvs/0123abcd/.rxpanel-complete ]; then echo 'server venv exists'; "
-        "else rm -rf /srv/rxpanel/demo/venvs/0123abcd && python3 -m venv /srv/rxpanel/demo/venvs/0123abcd && "
-        "/srv/rxpanel/demo/venvs/0123abcd/bin/pip install --disable-pip-version-check --no-input "
-        "--progress-bar off -r /srv/rxpanel/demo/venvs/0123abcd.requirements.txt && "
-        "touch /srv/rxpanel/demo/venvs/0123abcd/.rxpanel-complete && echo 'server venv created'; fi",
+        # the login's upload handed to the app user, who makes the venv (pip runs build scripts)
+        "install -m 0600 -o rxa-demo -g rxa-demo /srv/rxpanel/demo/tmp/0123abcd.requirements.txt "
+        "/srv/rxpanel/demo/venvs/0123abcd.requirements.txt && "
+        "rm -f /srv/rxpanel/demo/tmp/0123abcd.requirements.txt && "
+        + as_demo(
+            "if [ -f /srv/rxpanel/demo/venvs/0123abcd/.rxpanel-complete ]; then echo 'server venv exists'; "
+            "else rm -rf /srv/rxpanel/demo/venvs/0123abcd && python3 -m venv /srv/rxpanel/demo/venvs/0123abcd && "
+            "/srv/rxpanel/demo/venvs/0123abcd/bin/pip install --disable-pip-version-check --no-input "
+            "--progress-bar off -r /srv/rxpanel/demo/venvs/0123abcd.requirements.txt && "
+            "touch /srv/rxpanel/demo/venvs/0123abcd/.rxpanel-complete && echo 'server venv created'; fi"
+        ),
         id="venv.ensure",
     ),
     pytest.param(
@@ -44,11 +51,13 @@ EXACT = [
     ),
     pytest.param(
         venv.migrate(APP, RID, HASH),
-        f"if [ -d /srv/rxpanel/demo/releases/{RID}/backend/alembic ]; then "
-        f"cd /srv/rxpanel/demo/releases/{RID}/backend && set -a && "
-        f". /srv/rxpanel/demo/releases/{RID}/env && set +a && "
-        "/srv/rxpanel/demo/venvs/0123abcd/bin/reflex db migrate; "
-        "else echo 'no alembic/ in the app: no migrations'; fi",
+        as_demo(
+            f"if [ -d /srv/rxpanel/demo/releases/{RID}/backend/alembic ]; then "
+            f"cd /srv/rxpanel/demo/releases/{RID}/backend && set -a && "
+            f". /srv/rxpanel/demo/releases/{RID}/env && set +a && "
+            "/srv/rxpanel/demo/venvs/0123abcd/bin/reflex db migrate; "
+            "else echo 'no alembic/ in the app: no migrations'; fi"
+        ),
         id="venv.migrate",
     ),
 ]
@@ -78,7 +87,8 @@ def venv_world(world: World) -> Path:
     pybin.mkdir()
     write_script(pybin / "python3", FAKE_PYTHON3.format(calls=q(world.calls_file)))
     Path(world.app.venvs).mkdir(parents=True)
-    Path(venv.requirements_path(world.app, HASH)).write_text("reflex\n")
+    Path(world.app.tmp).mkdir(parents=True)
+    Path(venv.staged_requirements(world.app, HASH)).write_text("reflex\n")
     return pybin
 
 

@@ -92,7 +92,8 @@ REQ = build.requirements_hash(b"reflex==0.8.0\n")
 DEPLOY_TRACE = [
     "taking the app lock",
     "preparing the app directory",
-    f"put /srv/rxpanel/demo/venvs/{REQ}.requirements.txt",
+    "making the app's Unix user",
+    f"put /srv/rxpanel/demo/tmp/{REQ}.requirements.txt",  # the login's; then the app user's
     "creating the server venv",
     "checking free space",
     "put /srv/rxpanel/demo/tmp/k.backend.zip",
@@ -100,6 +101,7 @@ DEPLOY_TRACE = [
     f"put /srv/rxpanel/demo/releases/{NEW}/env",
     f"put /srv/rxpanel/demo/releases/{NEW}/run.sh",
     f"put /srv/rxpanel/demo/releases/{NEW}/release.json.part",
+    "giving the release to the app's user",
     "linking shared data",  # after the backend is there, before migrations use the data
     "reflex db migrate",
     "reading the standby",
@@ -109,6 +111,7 @@ DEPLOY_TRACE = [
     "checking free space",
     "put /srv/rxpanel/demo/tmp/k.frontend.zip",
     "unpacking frontend.zip",
+    "giving the frontend to nginx's group",
     "put /srv/rxpanel/demo/tmp/site.conf",
     "switching nginx",
     "public check",
@@ -133,6 +136,7 @@ def test_the_recipes_are_lists_of_named_steps():
         "reuse",
         "server venv",
         "upload backend",
+        "app user",
         "link shared",
         "migrate",
         "start",
@@ -146,6 +150,7 @@ def test_the_recipes_are_lists_of_named_steps():
         "choose",
         "lock",
         "present",
+        "app user",
         "start",
         "health gate",
         "switch",
@@ -219,6 +224,8 @@ def test_a_kept_build_goes_live_again_without_build_or_upload(tmp_path):
     assert trace(fleet, "web1") == [
         "taking the app lock",
         "check release",
+        "making the app's Unix user",  # a release from before may be older than its user
+        "giving the release to the app's user",
         "reading the standby",
         "put /srv/rxpanel/demo/tmp/rxpanel-demo-green.conf",
         "starting green",
@@ -244,6 +251,8 @@ def test_a_rollback_to_the_warm_standby(tmp_path):
     assert trace(fleet, "web1") == [
         "taking the app lock",
         "check release",
+        "making the app's Unix user",  # a release from before may be older than its user
+        "giving the release to the app's user",
         "reading the standby",
         "health gate",  # warm, not restarted, gated all the same
         "put /srv/rxpanel/demo/tmp/site.conf",
