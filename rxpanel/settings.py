@@ -23,6 +23,10 @@ class Settings:
     # reverse proxies whose X-Forwarded-For is believed (RXPANEL_TRUSTED_PROXIES);
     # none by default: a client's address is the socket's peer
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(default=())
+    # each build step's limits unless the app sets its own (deploy/limits.py)
+    build_memory_mb: int = 2048  # RXPANEL_BUILD_MEMORY_MB
+    build_cpu_seconds: int = 900  # RXPANEL_BUILD_CPU_SECONDS
+    build_timeout: int = 1200  # RXPANEL_BUILD_TIMEOUT, wall clock
 
     @property
     def key_file(self) -> Path:
@@ -44,7 +48,48 @@ def load() -> Settings:
     if secret is not None and secret.strip().lower() in PLACEHOLDERS:
         raise SettingsError("RXPANEL_SECRET_KEY is a placeholder; set a real key or unset it")
     proxies = parse_networks(os.environ.get("RXPANEL_TRUSTED_PROXIES", ""))
-    return Settings(home=home, db_url=db_url, secret_key=secret, trusted_proxies=proxies)
+    return Settings(
+        home=home,
+        db_url=db_url,
+        secret_key=secret,
+        trusted_proxies=proxies,
+        **{name: build_limit(name) for name in BUILD_LIMITS},
+    )
+
+
+# a build's limits: (what it is called, lowest, highest), for the panel's defaults and
+# for an app's own (App.build_memory_mb... None: the panel's default)
+BUILD_LIMITS = {
+    "build_memory_mb": ("build memory (MB)", 128, 262144),
+    "build_cpu_seconds": ("build CPU time (s)", 10, 86400),
+    "build_timeout": ("build timeout (s)", 10, 86400),
+}
+
+
+def build_limit(name: str) -> int:
+    """RXPANEL_BUILD_MEMORY_MB and friends: a whole number within BUILD_LIMITS."""
+    var = f"RXPANEL_{name.upper()}"
+    value = os.environ.get(var, "").strip()
+    if not value:
+        return Settings.__dataclass_fields__[name].default
+    _, low, high = BUILD_LIMITS[name]
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise SettingsError(f"{var} must be a whole number from {low} to {high}, not {value!r}")
+    return int(value)
+
+
+def app_build_limit(name: str, value: int | str | None) -> int | None:
+    """An app's own build limit: a whole number within BUILD_LIMITS, or None (the
+    panel's default) for None, "" or "default"."""
+    from rxpanel import validate
+
+    if value is None or str(value).strip().lower() in ("", "default"):
+        return None
+    what, low, high = BUILD_LIMITS[name]
+    try:
+        return validate.positive(value, what, low, high)
+    except validate.ValidationError as e:
+        raise validate.ValidationError(f"{e}; empty (or 'default'): the panel's default") from None
 
 
 def parse_networks(value: str) -> tuple:

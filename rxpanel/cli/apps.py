@@ -192,6 +192,16 @@ def setting_flags(s: argparse.ArgumentParser, defaults: bool) -> None:
         help="roll back when down within the watch window after a deploy (yes)",
     )
     s.add_argument("--watch-minutes", type=float, help="the watch window after a deploy (5)")
+    for flag, what in (
+        ("--build-memory-mb", "memory (MB)"),
+        ("--build-cpu-seconds", "CPU time (s)"),
+        ("--build-timeout", "wall clock (s)"),
+    ):
+        s.add_argument(
+            flag,
+            metavar="N",
+            help=f"each build step's {what}; 'default': the panel's (RXPANEL_{flag[2:].upper().replace('-', '_')})",
+        )
     s.add_argument(
         "--allow-old-pushes",
         action=argparse.BooleanOptionalAction,

@@ -18,6 +18,7 @@ from packaging.version import Version
 from rxpanel import settings
 from rxpanel.deploy import jail, resolve, sqlite_paths
 from rxpanel.deploy.build_venv import ensure_build_venv  # noqa: F401 - the builder's API
+from rxpanel.deploy.limits import Limits
 from rxpanel.deploy.local import BuildError, Log
 from rxpanel.deploy.local import clean_env as _clean_env
 from rxpanel.deploy.local import run as _run
@@ -102,8 +103,12 @@ def is_git_source(source: str) -> bool:
     return not source.startswith("/") or (Path(source) / ".git").exists()
 
 
-def checkout(app: str, source: str, branch: str, ref: str | None, log: Log) -> Source:
-    """Bring the workspace to the requested commit (git) or a copy of the directory."""
+def checkout(
+    app: str, source: str, branch: str, ref: str | None, log: Log, limits: Limits | None = None
+) -> Source:
+    """Bring the workspace to the requested commit (git) or a copy of the directory;
+    resolve its requirements under the build limits (the panel's defaults if none)."""
+    limits = limits or Limits.of(app)
     src = workspace(app) / "src"
     src.parent.mkdir(parents=True, exist_ok=True)
     if is_git_source(source):
@@ -166,7 +171,9 @@ def checkout(app: str, source: str, branch: str, ref: str | None, log: Log) -> S
         pinned = resolve.resolve(
             src,
             kept,
-            lambda argv, cwd, what: _run(argv, cwd=cwd, env=env, what=what, jail=box),
+            lambda argv, cwd, what: _run(
+                argv, cwd=cwd, env=env, what=what, jail=box, limits=limits
+            ),
             log,
         )
     except resolve.ResolveError as e:
@@ -217,6 +224,7 @@ def export(
     env: dict[str, str],
     log: Log,
     backend_ready: Callable[[Path], None] = lambda zip_path: None,
+    limits: Limits | None = None,
 ) -> Build:
     """`reflex export` with REFLEX_API_URL baked in, or the cached result.
 
@@ -260,9 +268,9 @@ def export(
             env=run_env,
             log=log,
             secrets=list(env.values()),
-            timeout=1800,
             what=f"reflex export ({part})",
             jail=box,
+            limits=limits or Limits.of(app),
         )
         if not (out / f"{part}.zip").is_file():
             raise BuildError(f"reflex export did not produce {part}.zip")

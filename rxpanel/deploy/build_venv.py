@@ -11,6 +11,7 @@ from typing import Protocol
 
 from rxpanel import settings
 from rxpanel.deploy import jail
+from rxpanel.deploy.limits import Limits
 from rxpanel.deploy.local import Log
 from rxpanel.deploy.local import run as _run
 
@@ -24,9 +25,11 @@ class Source(Protocol):
     needs_bun: bool
 
 
-def ensure_build_venv(source: Source, log: Log) -> Path:
+def ensure_build_venv(source: Source, log: Log, limits: Limits | None = None) -> Path:
     """A virtualenv with the app's requirements and node, shared by all apps
-    with the same requirements; made with uv (seconds, not minutes)."""
+    with the same requirements; made with uv (seconds, not minutes), under the
+    build limits (the panel's defaults if none)."""
+    limits = limits or Limits.of()
     venv = settings.get().build_venvs_dir / source.req_hash
     if (venv / "bin" / "reflex").exists():
         log(f"build venv {source.req_hash} exists")
@@ -50,6 +53,7 @@ def ensure_build_venv(source: Source, log: Log) -> Path:
         log=log,
         what="creating the build venv",
         jail=box,
+        limits=limits,
     )  # fmt: skip
     _run(
         [
@@ -65,17 +69,19 @@ def ensure_build_venv(source: Source, log: Log) -> Path:
         ],
         env=env,
         log=log,
-        timeout=1200,
         what="installing the app's requirements into the build venv",
         jail=box,
+        limits=limits,
     )
     if source.needs_bun:
-        _install_bun(tmp, env, log, box)
+        _install_bun(tmp, env, log, box, limits)
     tmp.rename(venv)
     return venv
 
 
-def _install_bun(venv: Path, env: dict[str, str], log: Log, box: jail.Jail | None) -> None:
+def _install_bun(
+    venv: Path, env: dict[str, str], log: Log, box: jail.Jail | None, limits: Limits
+) -> None:
     """The bun this Reflex asks for, from npm's registry (its own installer comes
     from GitHub, which a build host may not reach), on the venv's PATH."""
     version = (
@@ -88,6 +94,7 @@ def _install_bun(venv: Path, env: dict[str, str], log: Log, box: jail.Jail | Non
             env=env,
             what="asking Reflex which bun it needs",
             jail=box,
+            limits=limits,
         )
         .strip()
         .splitlines()[-1]
@@ -108,9 +115,9 @@ def _install_bun(venv: Path, env: dict[str, str], log: Log, box: jail.Jail | Non
         ],
         env={**env, "PATH": f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"},
         log=log,
-        timeout=900,
         what=f"installing bun {version} from npm",
         jail=box,
+        limits=limits,
     )
     # relative: the venv is made under a temporary name and renamed when complete
     (venv / "bin" / "bun").symlink_to(

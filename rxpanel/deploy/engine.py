@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 
 from rxpanel.deploy import build as local_build
+from rxpanel.deploy.builder import Builder
 from rxpanel.deploy.journal import Cancelled, DeployFailed, Journal
 from rxpanel.deploy.plan import Plan
 from rxpanel.deploy.recipe import Recipe, Run, Step, new_run
@@ -97,7 +98,7 @@ def execute(
     """Run the plan's recipe; returns a one-line summary or raises DeployFailed.
     `connect(target, secrets, on_host_key)` and `builder` (checkout, build_key,
     ensure_build_venv, export) are the SSH and local-build sides, replaceable in tests."""
-    run = new_run(plan, journal, cancel, connect, builder or local_build)
+    run = new_run(plan, journal, cancel, connect, builder or Builder.of(plan.app))
     recipe = ROLLBACK if plan.kind == "rollback" else DEPLOY
     try:
         recipe.run(run)

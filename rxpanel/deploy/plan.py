@@ -25,6 +25,10 @@ class AppSettings:
     shared_paths: tuple[str, ...] = ()  # declared by the operator, linked to shared/
     live_color: str | None = None
     current_release_id: str | None = None
+    # each build step's limits; None: the panel's defaults (settings, deploy/limits.py)
+    build_memory_mb: int | None = None
+    build_cpu_seconds: int | None = None
+    build_timeout: int | None = None
 
 
 @dataclass(frozen=True)

@@ -205,6 +205,18 @@ def app_dialog() -> rx.Component:
             initial="2",
             sm="4",
         ),
+        field_grid(  # empty: the panel's defaults (RXPANEL_BUILD_MEMORY_MB...)
+            *(
+                field(label, name, f[name], kind="number", placeholder="panel default")
+                for label, name in (
+                    ("Build memory (MB)", "build_memory_mb"),
+                    ("Build CPU time (s)", "build_cpu_seconds"),
+                    ("Build step timeout (s)", "build_timeout"),
+                )
+            ),
+            initial="2",
+            sm="4",
+        ),
         health_check(),
         field_grid(
             field("Check every (s)", "check_interval", f["check_interval"], kind="number"),

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import col, select
 
-from rxpanel import db, secrets, validate
+from rxpanel import db, secrets, settings, validate
 from rxpanel.models import App, AppServer, Release, Server, utcnow
 from rxpanel.services import Conflict, NotFound
 from rxpanel.services import placements as places
@@ -39,6 +39,7 @@ SETTINGS = (
     "failure_threshold",
     "auto_rollback",
     "watch_minutes",
+    *settings.BUILD_LIMITS,  # build_memory_mb, build_cpu_seconds, build_timeout
 )
 # The CLI's flags: the form's settings and shared_paths, which a form that does not
 # show it must not clear (AppInput.shared_paths None keeps what is stored).
@@ -64,6 +65,9 @@ class AppInput:
     failure_threshold: int | str = 3
     auto_rollback: bool | str = True
     watch_minutes: float | str = 5
+    build_memory_mb: int | str | None = None  # None: the panel's default (settings)
+    build_cpu_seconds: int | str | None = None
+    build_timeout: int | str | None = None
     # an IP-address or catch-all URL: an admin's explicit consent (actions check the role)
     allow_ip_url: bool = False
 
@@ -96,6 +100,13 @@ class AppInput:
             "auto_rollback": validate.flag(self.auto_rollback, "auto rollback"),
             "watch_minutes": validate.number(self.watch_minutes, "watch minutes", 0, 1440),
             "env": clean_env(self.env),
+            **self.build_limits(),
+        }
+
+    def build_limits(self) -> dict[str, int | None]:
+        return {
+            name: settings.app_build_limit(name, getattr(self, name))
+            for name in settings.BUILD_LIMITS
         }
 
 
@@ -345,6 +356,9 @@ def public(app: App) -> dict:
         "failure_threshold": app.failure_threshold,
         "auto_rollback": app.auto_rollback,
         "watch_minutes": app.watch_minutes,
+        "build_memory_mb": app.build_memory_mb,  # None: the panel's default
+        "build_cpu_seconds": app.build_cpu_seconds,
+        "build_timeout": app.build_timeout,
         "health_state": app.health_state,
         "servers": [p.server.name for p in placed],
     }

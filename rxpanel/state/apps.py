@@ -21,7 +21,11 @@ DEFAULTS = {
     "server": "",
     "source": "",
     "url": "",
-    **{f.name: str(f.default) for f in dataclasses.fields(apps.AppInput) if f.name in SETTINGS},
+    **{
+        f.name: "" if f.default is None else str(f.default)  # None: the panel's default
+        for f in dataclasses.fields(apps.AppInput)
+        if f.name in SETTINGS
+    },
 }
 
 

@@ -70,6 +70,9 @@ def settings_of(app: App) -> AppSettings:
         shared_paths=tuple(app.shared_paths.split()),
         live_color=app.live_color,
         current_release_id=app.current_release_id,
+        build_memory_mb=app.build_memory_mb,
+        build_cpu_seconds=app.build_cpu_seconds,
+        build_timeout=app.build_timeout,
     )
 
 
