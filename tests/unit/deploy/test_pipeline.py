@@ -562,3 +562,18 @@ def test_a_kept_build_redeployed_goes_back_to_its_old_colour_and_stays_good(tmp_
     ]
     assert journal.of("went_live") == [(R1, "green"), (R1, "blue")]
     assert (R1, "bad") not in [s[:2] for s in journal.of("release_status")]
+
+
+def test_a_login_without_root_or_sudo_deploys_and_says_what_isolation_is_missing(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    login = dataclasses.replace(target("web1", 1), paths=Host(user="deploy"))
+    execute(plan(targets=(login,)), fleet, FakeBuilder(tmp_path), journal)
+    calls = trace(fleet, "web1")
+    assert "making the app's Unix user" not in calls
+    assert "giving the release to the app's user" in calls  # a no-op there: `true`
+    assert fleet.sent("web1", "giving the release to the app's user") == ["true"]
+    assert (
+        "warning: the app runs as deploy, the SSH login, like every app on web1: without "
+        "root or sudo there is no Unix user per app, so the apps there can read each "
+        "other's env and data (give the login sudo to isolate them)"
+    ) in journal.text()
