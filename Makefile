@@ -8,7 +8,7 @@ export REFLEX_USE_NPM := 1
 export REFLEX_TELEMETRY_ENABLED := false
 
 # Debian packages the integration and browser tests drive for real
-TEST_DEBS := openssh-server nginx supervisor git chromium python3-venv postgresql redis-server iproute2 bubblewrap
+TEST_DEBS := openssh-server nginx supervisor git chromium python3-venv postgresql redis-server iproute2 bubblewrap passwd util-linux
 # what the panel itself uses: git for sources, bubblewrap to jail builds
 RUN_DEBS  := git bubblewrap
 
@@ -56,7 +56,7 @@ test-deps:
 
 test: install test-deps
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q -rs $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -rs --durations=30 $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
