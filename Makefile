@@ -8,7 +8,7 @@ export REFLEX_USE_NPM := 1
 export REFLEX_TELEMETRY_ENABLED := false
 
 # Debian packages the integration and browser tests drive for real
-TEST_DEBS := openssh-server nginx supervisor git chromium python3-venv postgresql redis-server iproute2 bubblewrap passwd util-linux
+TEST_DEBS := openssh-server nginx supervisor git chromium python3-venv postgresql redis-server iproute2 bubblewrap passwd util-linux sudo
 # what the panel itself uses: git for sources, bubblewrap to jail builds
 RUN_DEBS  := git bubblewrap
 
