@@ -9,7 +9,8 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rxpanel.deploy import cgroup
@@ -23,6 +24,22 @@ WATCH_INTERVAL = 0.5  # seconds between checks of the wall clock and the group's
 
 class BuildError(RuntimeError):
     pass
+
+
+CANCELLED = "cancelled by the operator: the build's processes were stopped"
+_cancel = threading.local()  # the deployment's cancel event, for the thread that builds
+
+
+@contextmanager
+def cancelled_by(event: threading.Event | None) -> Iterator[None]:
+    """Programs run in this thread meanwhile are killed (their whole tree) when the
+    event is set: a cancelled deploy does not wait for its build to end."""
+    before = getattr(_cancel, "event", None)
+    _cancel.event = event
+    try:
+        yield
+    finally:
+        _cancel.event = before
 
 
 def run(
@@ -53,8 +70,9 @@ def run(
         timeout = limits.timeout
         group = build_group(limits)
         argv = limits.wrap(argv, group.procs if group else ())
+    cancel = getattr(_cancel, "event", None)
     try:
-        code, out, stopped = _watched(argv, cwd, env, log, secrets, timeout, limits, group)
+        code, out, stopped = _watched(argv, cwd, env, log, secrets, timeout, limits, group, cancel)
         cause = stopped or _cause(code, out, limits, group)
         if log and group is not None:
             log(f"{what}: {usage(group)}")
@@ -62,6 +80,8 @@ def run(
         if group is not None:
             group.kill()
             group.remove()
+    if cause == "cancel":
+        raise BuildError(CANCELLED)
     if cause == "wall" and limits is None:
         raise BuildError(f"{what} did not finish within {timeout:g} s")
     if cause:
@@ -74,7 +94,9 @@ def run(
     return "\n".join(out)
 
 
-def _watched(argv, cwd, env, log, secrets, timeout, limits, group) -> tuple[int, list[str], str]:
+def _watched(
+    argv, cwd, env, log, secrets, timeout, limits, group, cancel
+) -> tuple[int, list[str], str]:
     """Run it, streaming its lines; (exit code, lines, the limit that stopped it or "")."""
     proc = subprocess.Popen(
         argv,
@@ -93,7 +115,9 @@ def _watched(argv, cwd, env, log, secrets, timeout, limits, group) -> tuple[int,
     def watch() -> None:
         deadline = time.monotonic() + timeout
         while not done.wait(min(WATCH_INTERVAL, max(deadline - time.monotonic(), 0))):
-            if time.monotonic() >= deadline:
+            if cancel is not None and cancel.is_set():
+                stopped.append("cancel")
+            elif time.monotonic() >= deadline:
                 stopped.append("wall")
             elif cpu_limit is not None and (group.cpu_seconds() or 0) > cpu_limit:
                 stopped.append("cpu")

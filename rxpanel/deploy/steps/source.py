@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rxpanel.deploy import build as local_build
-from rxpanel.deploy import doctor
+from rxpanel.deploy import doctor, local
 from rxpanel.deploy.journal import DeployFailed
 from rxpanel.deploy.recipe import Run
 
 
 def checkout(run: Run) -> None:
     app, log = run.app, run.log
-    with log.step("checkout"):
+    with log.step("checkout"), local.cancelled_by(log.cancel):
         try:
             source = run.builder.checkout(app.name, app.source, app.branch, run.plan.ref, log.output)
         except local_build.BuildError as e:
@@ -74,7 +74,7 @@ class Building:
 
 
 def _build(run: Run, backend: Future):
-    with run.log.step("build"):
+    with run.log.step("build"), local.cancelled_by(run.log.cancel):
         try:
             venv = run.builder.ensure_build_venv(run.source, run.log.output)
             return run.builder.export(
