@@ -16,7 +16,7 @@ from pathlib import Path
 from packaging.version import Version
 
 from rxpanel import settings
-from rxpanel.deploy import jail, resolve, sqlite_paths
+from rxpanel.deploy import frontend, jail, resolve, sqlite_paths
 from rxpanel.deploy.build_venv import ensure_build_venv  # noqa: F401 - the builder's API
 from rxpanel.deploy.limits import Limits
 from rxpanel.deploy.local import BuildError, Log
@@ -260,25 +260,49 @@ def export(
     # libraries) may not hold for this commit: without it, the backend works them out.
     for stale in STALE_BACKEND_FILES:
         (source.path / stale).unlink(missing_ok=True)
-    for part in ("backend", "frontend"):
+    def jailed(argv: list[str], what: str) -> None:
         _run(
-            [str(venv / "bin" / "reflex"), "export", "--env", "prod", f"--{part}-only"]
-            + ["--zip-dest-dir", str(out)],
+            argv,
             cwd=source.path,
             env=run_env,
             log=log,
             secrets=list(env.values()),
-            what=f"reflex export ({part})",
+            what=what,
             jail=box,
             limits=limits or Limits.of(app),
         )
-        if not (out / f"{part}.zip").is_file():
-            raise BuildError(f"reflex export did not produce {part}.zip")
-        if part == "backend":
-            backend_ready(out / "backend.zip")
+
+    def reflex_export(part: str) -> None:
+        jailed(
+            [str(venv / "bin" / "reflex"), "export", "--env", "prod", f"--{part}-only"]
+            + ["--zip-dest-dir", str(out)],
+            f"reflex export ({part})",
+        )
+
+    reflex_export("backend")
+    _produced(out, "backend")
+    backend_ready(out / "backend.zip")
+    frontend.export(
+        src=source.path,
+        python=venv / "bin" / "python",
+        out=out,
+        kept=workspace(app) / "frontends",
+        req_hash=source.req_hash,
+        build=key,
+        commit=source.commit,
+        run=jailed,
+        export_all=lambda: reflex_export("frontend"),
+        log=log,
+    )
+    _produced(out, "frontend")
     (out / "done").write_text(json.dumps({"commit": source.commit, "url": url}))
     _prune(cache)
     return Build(key=key, dir=out, cached=False)
+
+
+def _produced(out: Path, part: str) -> None:
+    if not (out / f"{part}.zip").is_file():
+        raise BuildError(f"reflex export did not produce {part}.zip")
 
 
 def refuse_escaping_links(src: Path) -> None:
