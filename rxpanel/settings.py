@@ -23,6 +23,9 @@ class Settings:
     # reverse proxies whose X-Forwarded-For is believed (RXPANEL_TRUSTED_PROXIES);
     # none by default: a client's address is the socket's peer
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(default=())
+    # directories local sources (a path, a file:// URL) may come from
+    # (RXPANEL_SOURCE_ROOTS, colon separated); none by default: no local sources
+    source_roots: tuple[Path, ...] = field(default=())
 
     @property
     def key_file(self) -> Path:
@@ -44,7 +47,29 @@ def load() -> Settings:
     if secret is not None and secret.strip().lower() in PLACEHOLDERS:
         raise SettingsError("RXPANEL_SECRET_KEY is a placeholder; set a real key or unset it")
     proxies = parse_networks(os.environ.get("RXPANEL_TRUSTED_PROXIES", ""))
-    return Settings(home=home, db_url=db_url, secret_key=secret, trusted_proxies=proxies)
+    roots = parse_roots(os.environ.get("RXPANEL_SOURCE_ROOTS", ""))
+    return Settings(
+        home=home, db_url=db_url, secret_key=secret, trusted_proxies=proxies, source_roots=roots
+    )
+
+
+def parse_roots(value: str) -> tuple[Path, ...]:
+    """`/srv/apps:/home/me/src` as real paths (symlinks resolved); a relative entry,
+    or `/` (every directory of the host), is refused by name."""
+    out = []
+    for entry in value.split(":"):
+        if not (entry := entry.strip()):
+            continue
+        if not entry.startswith("/"):
+            raise SettingsError(f"RXPANEL_SOURCE_ROOTS: {entry!r} is not an absolute directory")
+        real = Path(os.path.realpath(entry))
+        if real == Path("/"):
+            raise SettingsError(
+                f"RXPANEL_SOURCE_ROOTS: {entry!r} would allow every directory of the host; "
+                "name the directories that hold app sources"
+            )
+        out.append(real)
+    return tuple(dict.fromkeys(out))
 
 
 def parse_networks(value: str) -> tuple:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from rxpanel.deploy.commands import AppLayout, Host
+from rxpanel.sshkeys import secret_parts
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class AppSettings:
     shared_paths: tuple[str, ...] = ()  # declared by the operator, linked to shared/
     live_color: str | None = None
     current_release_id: str | None = None
+    # the app's deploy key (decrypted, never logged): the only identity its clone uses
+    deploy_key: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,8 @@ class Plan:
 
     @property
     def secrets(self) -> list[str]:
-        return list(self.env.values())
+        key = secret_parts(self.app.deploy_key) if self.app.deploy_key else []
+        return [*self.env.values(), *key]
 
     @property
     def fleet(self) -> bool:

@@ -8,7 +8,7 @@ from rxpanel.deploy.commands import AppLayout, Host
 from rxpanel.deploy.journal import DeployFailed
 from rxpanel.deploy.plan import AppSettings, Plan, ReleaseInfo, TargetPlan, lock_owner
 from rxpanel.models import App, Deployment, Release, Server
-from rxpanel.services import apps, deployments, releases, servers
+from rxpanel.services import apps, deploy_keys, deployments, releases, servers
 
 
 def host_of(server: Server) -> Host:
@@ -70,6 +70,7 @@ def settings_of(app: App) -> AppSettings:
         shared_paths=tuple(app.shared_paths.split()),
         live_color=app.live_color,
         current_release_id=app.current_release_id,
+        deploy_key=deploy_keys.private(app),
     )
 
 
