@@ -250,7 +250,12 @@ def register(commands) -> None:
         action="append",
         help="where it runs; repeat for a fleet (the first is the primary)",
     )
-    s.add_argument("--source", required=True, help="a local directory or a git URL")
+    s.add_argument(
+        "--source",
+        required=True,
+        help="a git URL (https://, ssh://, git@host:path), or a local directory under "
+        "RXPANEL_SOURCE_ROOTS",
+    )
     s.add_argument("--url", required=True, help="public URL, e.g. https://app.example.com")
     s.add_argument("--env", action="append", metavar="K=V")
     setting_flags(s, defaults=True)

@@ -6,6 +6,8 @@ gets one the first time one is needed."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from rxpanel import db, secrets, sshkeys
 from rxpanel.models import App
 from rxpanel.services import NotFound
@@ -35,4 +37,12 @@ def private(app: App, *, new: bool = False) -> str:
 
 def public(app: App, *, new: bool = False) -> str:
     """`ssh-ed25519 AAAA... rxpanel-<app>`: what the git host is given."""
-    return sshkeys.public_line(private(app, new=new), comment(app))
+    if new or not app.deploy_key_enc:
+        private(app, new=new)  # made and stored: app.deploy_key_enc is set
+    return _public_of(app.deploy_key_enc, comment(app))
+
+
+@lru_cache(maxsize=256)
+def _public_of(token: str, note: str) -> str:
+    """The public line of a stored key (the app page asks for it at every refresh)."""
+    return sshkeys.public_line(secrets.decrypt(token), note)
