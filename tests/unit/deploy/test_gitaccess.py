@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from rxpanel.deploy import build, gitaccess, jail
 from rxpanel.deploy.local import BuildError
 from rxpanel.deploy.plan import AppSettings, Plan
 from rxpanel.sources import Where
+from tests.unit.test_old_pushes import git
 
 KH = Path("/ws/shop/ssh/known_hosts")
 KEY = Path("/tmp/rxpanel-git-x/deploy_key")
@@ -133,16 +133,6 @@ def test_the_plan_redacts_the_deploy_key_and_does_not_show_it():
     body = [ln for ln in key.splitlines() if not ln.startswith("-----")]
     assert set(body) <= set(plan.secrets)  # output is redacted line by line
     assert key not in repr(app) and body[1] not in repr(plan)
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
 
 
 @pytest.mark.skipif(not jail.available(), reason="bubblewrap is not installed")
