@@ -94,10 +94,6 @@ def workspace(app: str) -> Path:
     return settings.get().builds_dir / app
 
 
-def is_git_source(source: str) -> bool:
-    return not source.startswith("/") or (Path(source) / ".git").exists()
-
-
 def checkout(
     app: str, source: str, branch: str, ref: str | None, log: Log, deploy_key: str = ""
 ) -> Source:
