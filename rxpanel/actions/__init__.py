@@ -4,7 +4,7 @@ server, receive a push, list or restore a database snapshot, run the doctor. The
 server is touched, and write the audit log with the one Actor type."""
 
 from rxpanel.actions.actor import Actor, record
-from rxpanel.actions.apps import add_app, detach_server, remove_app, update_app
+from rxpanel.actions.apps import add_app, deploy_key, detach_server, remove_app, update_app
 from rxpanel.actions.deploys import (
     Requested,
     SchemaWarning,
@@ -25,6 +25,7 @@ __all__ = [
     "SchemaWarning",
     "add_app",
     "check_server",
+    "deploy_key",
     "detach_server",
     "doctor_app",
     "list_snapshots",
