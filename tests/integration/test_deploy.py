@@ -328,7 +328,9 @@ def test_lock_held_by_someone_else_refuses_clearly(story):
 
 
 def test_concurrent_requests_run_one_at_a_time_and_coalesce(story):
-    story.repo.set_version("v6")
+    # a backend slow to start keeps the first deploy in its health gate while the
+    # other two requests arrive (a fast first deploy would leave nothing to coalesce)
+    story.repo.set_version("v6", SLOW_START)
     first = story.cli.popen("deploy", "demo")
     wait_for(lambda: _running_deployment(story), timeout=60, what="the first deploy to run")
     second = story.cli.popen("deploy", "demo")
