@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from rxpanel import envkinds
 from rxpanel.deploy.commands import AppLayout, Host
 
 
@@ -29,6 +30,7 @@ class AppSettings:
     build_memory_mb: int | None = None
     build_cpu_seconds: int | None = None
     build_timeout: int | None = None
+    build_env_keys: tuple[str, ...] = ()  # marked build-time by the operator (envkinds.py)
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class ReleaseInfo:
     removed_at: datetime | None = None
     schema_heads: str = ""  # alembic head(s) of its migrations, space separated
     database: str = ""  # "PostgreSQL at db:5432" for a server database; "" for SQLite
+    env_hash: str = ""  # of its env snapshot: the same build with another env is a new release
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,11 @@ class Plan:
     @property
     def secrets(self) -> list[str]:
         return list(self.env.values())
+
+    @property
+    def build_env(self) -> dict[str, str]:
+        """The build-time variables: the only ones the export and the build key see."""
+        return envkinds.build_env(self.env, self.app.build_env_keys)
 
     @property
     def fleet(self) -> bool:
