@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from rxpanel.validate import ValidationError, env_key
+
 ALWAYS_PREFIX = "REFLEX_"
 
 
@@ -30,3 +32,25 @@ def build_env(env: Mapping[str, str], build_keys: Iterable[str]) -> dict[str, st
     """Only the build-time variables of `env`: what the export sees and the build key holds."""
     keys = set(build_keys)
     return {k: v for k, v in env.items() if is_build(k, keys)}
+
+
+def remark(stored: str, env: dict[str, str], build: Iterable[str], runtime: Iterable[str]) -> str:
+    """The stored marks after marking `build` build-time and `runtime` runtime: only
+    keys of `env`, never REFLEX_* (always build-time); clear errors for the edges."""
+    build, runtime = set(build), set(runtime)
+    for key in build | runtime:
+        env_key(key)
+        if key not in env:
+            raise ValidationError(
+                f"env key {key} is not set: set it first (rxpanel app env APP {key}=VALUE --build)"
+            )
+    if both := build & runtime:
+        raise ValidationError(f"env key {min(both)} cannot be both build-time and runtime")
+    for key in runtime:
+        if key.startswith(ALWAYS_PREFIX):
+            raise ValidationError(
+                f"env key {key} is always build-time: Reflex reads REFLEX_* variables "
+                "while exporting"
+            )
+    keys = (set(marked(stored)) | build) - runtime
+    return " ".join(sorted(k for k in keys if k in env and not k.startswith(ALWAYS_PREFIX)))
