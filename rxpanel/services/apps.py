@@ -225,7 +225,9 @@ def update(name: str, data: AppInput, env: dict[str, str] | None = None) -> App:
         for key, value in fields.items():
             setattr(app, key, value)
         if env is not None:
-            app.env_enc = secrets.encrypt(json.dumps(clean_env(env)))
+            env = clean_env(env)
+            app.env_enc = secrets.encrypt(json.dumps(env))
+            app.build_env_keys = envkinds.remark(app.build_env_keys, env, (), ())
         s.add(app)
     return app
 

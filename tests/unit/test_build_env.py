@@ -79,3 +79,10 @@ def test_remark_keeps_only_set_non_reflex_keys():
     assert envkinds.remark("A GONE", env, ["B", "REFLEX_C"], []) == "A B"
     assert envkinds.remark("A B", env, [], ["A"]) == "B"
     assert envkinds.marked(" B  A B ") == ("A", "B")
+
+
+def test_an_env_replaced_by_the_edit_form_drops_the_marks_of_removed_keys(shop):
+    apps.set_env("shop", {"A": "1", "B": "2"}, build=["A", "B"])
+    form = {"name": "shop", "server": "s1", "source": "/srv/src", "url": "http://127.0.0.1:9000"}
+    apps.update("shop", apps.AppInput(**form), env={"B": "3"})
+    assert apps.get("shop").build_env_keys == "B"
