@@ -87,6 +87,9 @@ class App(SQLModel, table=True):
     build_memory_mb: int | None = None
     build_cpu_seconds: int | None = None
     build_timeout: int | None = None  # wall-clock seconds of one build step
+    # env keys the operator marked build-time, space separated (REFLEX_* always are:
+    # see envkinds.py); the others are runtime and never reach the build
+    build_env_keys: str = ""
     created_at: datetime = Timestamp(default_factory=utcnow)
 
 

@@ -102,10 +102,22 @@ def env(a) -> int:
         changes[key] = value
     for key in a.unset or []:
         changes[validate.env_key(key)] = None
-    app = apps.set_env(a.name, changes) if changes else apps.get(a.name)
+    build = {*(a.mark_build or []), *(k for k, v in changes.items() if a.build and v is not None)}
+    runtime = set(a.mark_runtime or [])
+    if a.build and not build:
+        raise validate.ValidationError("--build marks the keys set here: give K=V")
+    if changes or build or runtime:
+        app = apps.set_env(a.name, changes, build=build, runtime=runtime)
+    else:
+        app = apps.get(a.name)
     if changes:  # the keys, never the values
         record("app.env", f"app:{a.name}", "set/unset: " + ", ".join(sorted(changes)))
-    print("env keys: " + (", ".join(sorted(apps.env_of(app))) or "(none)"))
+    if build or runtime:
+        marks = [f"{k} build" for k in sorted(build)] + [f"{k} runtime" for k in sorted(runtime)]
+        record("app.env", f"app:{a.name}", "marked: " + ", ".join(marks))
+    built = set(apps.build_keys_of(app))
+    keys = [f"{k} (build)" if k in built else k for k in sorted(apps.env_of(app))]
+    print("env keys: " + (", ".join(keys) or "(none)"))
     return 0
 
 
@@ -291,6 +303,14 @@ def register(commands) -> None:
     s.add_argument("name")
     s.add_argument("set", nargs="*", metavar="K=V")
     s.add_argument("--unset", action="append", metavar="K")
+    s.add_argument(
+        "--build",
+        action="store_true",
+        help="the keys set here are build-time: reflex export sees them, a change builds "
+        "(REFLEX_* always are; the others are runtime: a change restarts, no build)",
+    )
+    s.add_argument("--mark-build", action="append", metavar="K", help="make a set key build-time")
+    s.add_argument("--mark-runtime", action="append", metavar="K", help="make a key runtime")
     s.set_defaults(func=env)
     s = app.add_parser("remove", help="stop it, drop its nginx site and programs, forget it")
     s.add_argument("name")

@@ -25,7 +25,7 @@ from rxpanel.deploy.local import run as _run
 from rxpanel.deploy.templates.release import bare_names
 from rxpanel.validate import ValidationError
 
-BUILD_FORMAT = "3"  # bump when the export command or its settings change
+BUILD_FORMAT = "4"  # bump when the export command or its settings change
 KEEP_CACHED_BUILDS = 8
 COPY_IGNORE = shutil.ignore_patterns(".web", ".states", ".venv", "__pycache__", "*.pyc", ".git")
 KEEP_IN_WORKSPACE = (".web", ".states", "reflex.lock")  # build caches between exports
@@ -87,6 +87,7 @@ def env_hash(env: dict[str, str]) -> str:
 
 
 def build_key(*, commit: str, req_hash: str, url: str, env: dict[str, str]) -> str:
+    """`env`: the build-time variables only (Plan.build_env); runtime ones change no build."""
     blob = json.dumps([BUILD_FORMAT, commit, req_hash, url, env_hash(env)])
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
@@ -226,7 +227,8 @@ def export(
     backend_ready: Callable[[Path], None] = lambda zip_path: None,
     limits: Limits | None = None,
 ) -> Build:
-    """`reflex export` with REFLEX_API_URL baked in, or the cached result.
+    """`reflex export` with REFLEX_API_URL baked in, or the cached result. `env` is
+    the build-time variables only: a runtime one must not be baked into the bundle.
 
     The backend (the app's Python files, zipped in a moment) is exported first and
     handed to `backend_ready`, so it can start on the servers while the frontend

@@ -18,6 +18,7 @@ from rxpanel.deploy.plan import Plan
 from rxpanel.deploy.recipe import Recipe, Run, Step, new_run
 from rxpanel.deploy.remote import RemoteError
 from rxpanel.deploy.steps import (
+    env_change,
     finish,
     gate,
     lock,
@@ -52,6 +53,7 @@ DEPLOY = Recipe(
         Step("reuse", source.reuse),
         Step("server venv", upload.server_venv, when=_new),
         Step("upload backend", upload.upload_backend, when=_new),
+        Step("copy release", env_change.copy, when=env_change.applies),  # before "app user"
         Step("app user", upload.isolate),
         Step("link shared", shared.link, when=_new),
         Step("migrate", upload.migrate, when=_new, undo=upload.unfinished_is_bad),

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from rxpanel import envkinds
 from rxpanel.deploy.commands import AppLayout, Host
 from rxpanel.sshkeys import secret_parts
 
@@ -32,6 +33,7 @@ class AppSettings:
     build_timeout: int | None = None
     # the app's deploy key (decrypted, never logged): the only identity its clone uses
     deploy_key: str = field(default="", repr=False)
+    build_env_keys: tuple[str, ...] = ()  # marked build-time by the operator (envkinds.py)
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class ReleaseInfo:
     removed_at: datetime | None = None
     schema_heads: str = ""  # alembic head(s) of its migrations, space separated
     database: str = ""  # "PostgreSQL at db:5432" for a server database; "" for SQLite
+    env_hash: str = ""  # of its env snapshot: the same build with another env is a new release
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,11 @@ class Plan:
     def secrets(self) -> list[str]:
         key = secret_parts(self.app.deploy_key) if self.app.deploy_key else []
         return [*self.env.values(), *key]
+
+    @property
+    def build_env(self) -> dict[str, str]:
+        """The build-time variables: the only ones the export and the build key see."""
+        return envkinds.build_env(self.env, self.app.build_env_keys)
 
     @property
     def fleet(self) -> bool:

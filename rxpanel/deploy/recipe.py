@@ -37,6 +37,7 @@ class Run:
     building: object | None = None  # steps.source.Building
     release: ReleaseInfo | None = None  # what goes live
     reused: bool = False  # a kept release of this build goes live: no build, no upload
+    base: ReleaseInfo | None = None  # env-only change: the new release is a copy of this one
     color: str = ""  # the colour it starts on
     unfinished: bool = False  # a new release that failed before it was complete turns bad
 

@@ -46,7 +46,20 @@ def env_editor() -> rx.Component:
     saved = rx.foreach(
         AppsState.env_keys,
         lambda key: rx.hstack(
-            rx.code(key, width="40%"),
+            rx.hstack(
+                rx.code(key),
+                rx.cond(
+                    AppsState.build_keys.contains(key),
+                    rx.badge(
+                        "build",
+                        size="1",
+                        color_scheme="orange",
+                        title="build-time: reflex export sees it, a change builds",
+                    ),
+                ),
+                width="40%",
+                align="center",
+            ),
             rx.input(
                 name="env_value__" + key,
                 type="password",

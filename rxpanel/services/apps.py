@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import secrets as pysecrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlmodel import col, select
 
-from rxpanel import db, secrets, settings, sources, sshkeys, validate
+from rxpanel import db, envkinds, secrets, settings, sources, sshkeys, validate
 from rxpanel.models import App, AppServer, Release, Server, utcnow
 from rxpanel.services import Conflict, NotFound
 from rxpanel.services import placements as places
@@ -226,13 +226,21 @@ def update(name: str, data: AppInput, env: dict[str, str] | None = None) -> App:
         for key, value in fields.items():
             setattr(app, key, value)
         if env is not None:
-            app.env_enc = secrets.encrypt(json.dumps(clean_env(env)))
+            env = clean_env(env)
+            app.env_enc = secrets.encrypt(json.dumps(env))
+            app.build_env_keys = envkinds.remark(app.build_env_keys, env, (), ())
         s.add(app)
     return app
 
 
-def set_env(name: str, changes: dict[str, str | None]) -> App:
-    """Set (value) or remove (None) env keys, keeping the others."""
+def set_env(
+    name: str,
+    changes: dict[str, str | None],
+    build: Iterable[str] = (),
+    runtime: Iterable[str] = (),
+) -> App:
+    """Set (value) or remove (None) env keys, keeping the others; mark keys
+    build-time (`build`) or runtime (`runtime`, the default): see envkinds.py."""
     with db.session() as s:
         app = _get(s, name)
         env = env_of(app)
@@ -242,8 +250,14 @@ def set_env(name: str, changes: dict[str, str | None]) -> App:
             else:
                 env[validate.env_key(key)] = validate.env_value(key, value)
         app.env_enc = secrets.encrypt(json.dumps(env))
+        app.build_env_keys = envkinds.remark(app.build_env_keys, env, build, runtime)
         s.add(app)
     return app
+
+
+def build_keys_of(app: App) -> list[str]:
+    """The app's build-time env keys: the marked ones and every REFLEX_* one."""
+    return sorted(envkinds.build_env(env_of(app), envkinds.marked(app.build_env_keys)))
 
 
 def env_of(app: App) -> dict[str, str]:
@@ -342,6 +356,7 @@ def public(app: App) -> dict:
         "branch": app.branch,
         "url": app.url,
         "env_keys": sorted(env_of(app)),
+        "build_env_keys": build_keys_of(app),  # the others are runtime
         "keep_releases": app.keep_releases,
         "shared_paths": app.shared_paths,
         "allow_old_pushes": app.allow_old_pushes,

@@ -55,8 +55,9 @@ def set_status(release_id: str, status: str, reason: str | None = None) -> None:
         s.add(rel)
 
 
-def reusable(app_id: int, build_key: str) -> Release | None:
-    """A usable release of exactly this build (same source, settings and env)."""
+def reusable(app_id: int, build_key: str, env_hash: str | None = None) -> Release | None:
+    """A usable release of exactly this build (same source, settings and build-time
+    env): the newest with this env snapshot (`env_hash`) if there is one, else the newest."""
     with db.session() as s:
         q = select(Release).where(
             Release.app_id == app_id,
@@ -64,7 +65,9 @@ def reusable(app_id: int, build_key: str) -> Release | None:
             col(Release.status).in_(KEPT),
             col(Release.removed_at).is_(None),
         )
-        return s.exec(q.order_by(col(Release.id).desc())).first()
+        found = s.exec(q.order_by(col(Release.id).desc())).all()
+    same_env = [r for r in found if env_hash is not None and r.env_hash == env_hash]
+    return (same_env or found or [None])[0]
 
 
 def previous_good(app_id: int, current_id: str | None) -> Release | None:

@@ -36,6 +36,7 @@ class AppsState(AuthState):
     editing: str = ""
     form: dict[str, str] = DEFAULTS
     env_keys: list[str] = []  # saved keys: their values stay on the server side
+    build_keys: list[str] = []  # those of them that are build-time (envkinds.py)
     removed_keys: list[str] = []
     new_env_rows: list[int] = []
     form_error: str = ""
@@ -55,7 +56,7 @@ class AppsState(AuthState):
             return rx.toast.warning("Add a server first: apps are deployed to a server.")
         self.form = {**DEFAULTS, "server": self.server_names[0]}
         self.health_choice = DEFAULTS["health_path"]
-        self.editing, self.env_keys, self.removed_keys = "", [], []
+        self.editing, self.env_keys, self.removed_keys, self.build_keys = "", [], [], []
         self.new_env_rows, self.form_error, self.dialog_open = [0], "", True
 
     @rx.event
@@ -63,6 +64,7 @@ class AppsState(AuthState):
     def open_edit(self, name: str):
         self.server_names = [s.name for s in servers.list_all()]
         data, self.env_keys = app_records.settings(name)
+        self.build_keys = data.pop("build_env_keys", [])
         self.form = present.form(data)
         path = self.form["health_path"]
         self.health_choice = path if path in validate.HEALTH_CHOICES else "custom"

@@ -4,6 +4,8 @@ brings back (chosen and checked here, before any server is touched)."""
 
 from __future__ import annotations
 
+from rxpanel import envkinds
+from rxpanel.deploy.build import env_hash
 from rxpanel.deploy.commands import AppLayout, Host
 from rxpanel.deploy.journal import DeployFailed
 from rxpanel.deploy.plan import AppSettings, Plan, ReleaseInfo, TargetPlan, lock_owner
@@ -53,6 +55,7 @@ def release_info(r: Release) -> ReleaseInfo:
         removed_at=r.removed_at,
         schema_heads=r.schema_heads,
         database=r.database,
+        env_hash=r.env_hash,
     )
 
 
@@ -74,6 +77,7 @@ def settings_of(app: App) -> AppSettings:
         build_cpu_seconds=app.build_cpu_seconds,
         build_timeout=app.build_timeout,
         deploy_key=deploy_keys.private(app),
+        build_env_keys=envkinds.marked(app.build_env_keys),
     )
 
 
@@ -98,9 +102,11 @@ def rollback_target(app: App, ref: str | None) -> Release:
     return target
 
 
-def _reusable(app_id: int):
+def _reusable(app_id: int, env: dict[str, str]):
+    """A kept release of the build, one with this very env first (it goes live as it is)."""
+
     def lookup(key: str) -> ReleaseInfo | None:
-        found = releases.reusable(app_id, key)
+        found = releases.reusable(app_id, key, env_hash(env))
         return release_info(found) if found else None
 
     return lookup
@@ -109,16 +115,17 @@ def _reusable(app_id: int):
 def plan_of(dep: Deployment) -> Plan:
     app = apps.get_by_id(dep.app_id)
     back = rollback_target(app, dep.ref) if dep.kind == "rollback" else None
+    env = apps.env_of(app)
     return Plan(
         deployment_id=dep.id,
         kind=dep.kind,
         owner=lock_owner(dep.id, dep.runner),
         app=settings_of(app),
-        env=apps.env_of(app),
+        env=env,
         targets=tuple(targets_of(app, with_spares=True)),
         ref=dep.ref,
         rollback_to=release_info(back) if back else None,
         releases=tuple(release_info(r) for r in releases.for_app(app.id)),
-        reusable=_reusable(app.id),
+        reusable=_reusable(app.id, env),
         finished=deployments.is_final,
     )

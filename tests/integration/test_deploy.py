@@ -235,6 +235,40 @@ def test_rollback_to_a_chosen_release_and_its_env_snapshot(story, cli):
     assert story.version() == "v3"
 
 
+def test_a_runtime_env_change_builds_nothing_and_a_build_time_one_builds(story, cli):
+    live = story.releases()[0]["id"]  # v3, GREETING=changed
+    cli.ok("app", "env", "demo", "GREETING=runtime change")
+    result = story.deploy()
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "env changed, same build: new release " in out and f" from {live}, no build" in out
+    assert "reflex export" not in out and "✓ build (" not in out
+    assert "upload backend" not in out and "upload frontend" not in out
+    assert "✓ copy release (" in out and "✓ health gate (" in out
+    assert get(f"{story.url}/api/greeting").json()["greeting"] == "runtime change"
+    assert story.version() == "v3" and story.page_version() == "v3"
+    copied = story.releases()[0]
+    assert copied["id"] != live and copied["status"] == "live"
+    # its own env snapshot: a rollback brings the old value back, a deploy the new one
+    assert story.cli("rollback", "demo").returncode == 0
+    assert get(f"{story.url}/api/greeting").json()["greeting"] == "changed"
+    result = story.deploy()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"release {copied['id']} already holds this build: no build" in result.stdout
+    assert get(f"{story.url}/api/greeting").json()["greeting"] == "runtime change"
+    # marked build-time, a change builds (reflex export sees it)
+    assert "GREETING (build)" in cli.ok("app", "env", "demo", "GREETING=at build", "--build")
+    result = story.deploy()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "✓ build (" in result.stdout and "env changed" not in result.stdout
+    assert get(f"{story.url}/api/greeting").json()["greeting"] == "at build"
+    assert (
+        "GREETING"
+        in next(a for a in cli.json("app", "list") if a["name"] == "demo")["build_env_keys"]
+    )
+    cli.ok("app", "env", "demo", "--mark-runtime", "GREETING")  # as the tests after expect
+
+
 def test_build_error_keeps_the_old_release(story):
     story.repo.write("sampleapp/sampleapp.py", "this is not python(\n")
     story.repo.commit("broken build")

@@ -185,3 +185,21 @@ def test_build_key_is_stable():
 )
 def test_build_key_changes_with_each_input(change):
     assert build_key(**{**KEY, **change}) != build_key(**KEY)
+
+
+def test_the_build_key_sees_only_build_time_variables():
+    """Runtime variables are not in the build key (Plan.build_env is what it is given):
+    REFLEX_* and the operator's marked keys are."""
+    from rxpanel.envkinds import build_env
+
+    env = {"GREETING": "hi", "FLAG": "1", "REFLEX_ACCESS_TOKEN": "t"}
+    assert build_env(env, ()) == {"REFLEX_ACCESS_TOKEN": "t"}
+    assert build_env(env, ("FLAG", "MISSING")) == {"FLAG": "1", "REFLEX_ACCESS_TOKEN": "t"}
+
+    def key(env, marked=()):
+        return build_key(**{**KEY, "env": build_env(env, marked)})
+
+    assert key(env) == key({**env, "GREETING": "hello", "NEW": "x"})
+    assert key(env) != key({**env, "REFLEX_ACCESS_TOKEN": "u"})
+    assert key(env, ["FLAG"]) != key({**env, "FLAG": "2"}, ["FLAG"])
+    assert key(env) != key(env, ["FLAG"])  # marking a key is a new build

@@ -43,6 +43,16 @@ def unpack_frontend(app: AppLayout, release_id: str, frontend_zip: str) -> str:
     )
 
 
+def copy(app: AppLayout, kept_id: str, new_id: str) -> str:
+    """A new release of the same build: the kept release's backend and frontend
+    copied as they are (owners, modes, the links into shared/); its env, run.sh and
+    release.json are written after. The dir is the login's (it writes those);
+    the copy needs root when the files are the app user's."""
+    old, new = app.release(kept_id), app.release(new_id)
+    parts = " ".join(q(f"{old}/{part}") for part in ("backend", "frontend"))
+    return f"mkdir {q(new)} && " + account.as_root(app, f"cp -a {parts} {q(new + '/')}")
+
+
 def exists(app: AppLayout, release_id: str) -> str:
     return f"test -f {q(app.release(release_id) + '/release.json')}"
 

@@ -25,7 +25,7 @@ def checkout(run: Run) -> None:
         run.journal.commit_resolved(source.commit)
         run.source = source
         run.key = run.builder.build_key(
-            commit=source.commit, req_hash=source.req_hash, url=app.url, env=dict(run.plan.env)
+            commit=source.commit, req_hash=source.req_hash, url=app.url, env=run.plan.build_env
         )
         run.cached = run.plan.reusable(run.key)
         examine(run)
@@ -84,7 +84,7 @@ def _build(run: Run, backend: Future):
                 run.source,
                 venv,
                 url=run.app.url,
-                env=dict(run.plan.env),
+                env=run.plan.build_env,  # runtime variables never reach the export
                 log=run.log.output,
                 backend_ready=backend.set_result,
             )
@@ -110,9 +110,13 @@ def wait_for_build(run: Run) -> None:
 
 def reuse(run: Run) -> None:
     """A kept release of this very build that every server still holds goes live
-    again: no build, no upload. Otherwise the build starts (if it has not)."""
+    again: no build, no upload; with another env, a copy of it does (env_change.py).
+    Otherwise the build starts (if it has not)."""
     cached = run.cached
     if cached is not None and all(_has(run, t, cached.id) for t in run.targets):
+        if cached.env_hash != local_build.env_hash(dict(run.plan.env)):
+            run.base = cached
+            return
         run.log.line(f"release {cached.id} already holds this build: no build, no upload")
         run.journal.release_used(cached.id)
         run.release, run.reused = cached, True
@@ -131,7 +135,7 @@ def _has(run: Run, t, release_id: str) -> bool:
 
 
 def building_new(run: Run) -> bool:
-    return not run.reused
+    return not run.reused and run.base is None
 
 
 def reason_first(step):

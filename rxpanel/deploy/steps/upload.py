@@ -70,7 +70,7 @@ def app_user(run: Run, t: Target) -> None:
 def isolate(run: Run) -> None:
     """The release's files to the app's user (a reused or rolled-back release too,
     which may be older than the user: then it is made here)."""
-    rel, again = run.release, run.reused or run.plan.kind == "rollback"
+    rel, again = run.release, run.reused or run.base is not None or run.plan.kind == "rollback"
 
     def one(t: Target) -> None:
         if again:
@@ -82,7 +82,7 @@ def isolate(run: Run) -> None:
 
 def upload_backend(run: Run) -> None:
     """The backend and its launcher everywhere, as soon as the build has it."""
-    app, source, env = run.app, run.source, dict(run.plan.env)
+    source, env = run.source, dict(run.plan.env)
     backend_zip = run.building.backend_zip()
     heads, database = schema.of_backend(backend_zip, env)
     rel = ReleaseInfo(
@@ -96,6 +96,20 @@ def upload_backend(run: Run) -> None:
     )
     run.journal.release_created(rel, env)
     run.release = rel
+
+    def send(t: Target) -> None:
+        t.undo.append(release.remove(t.layout, [rel.id]))  # until the frontend is there
+        with run.log.step(f"upload backend{t.suffix}"):
+            send_zip(run, t, backend_zip, lambda z: release.unpack_backend(t.layout, rel.id, z))
+            write_launcher(run, t, "release.json.part")  # named when complete
+
+    run.each(send, "the upload")
+
+
+def write_launcher(run: Run, t: Target, meta_name: str) -> None:
+    """The release's env file (the plan's whole env), run.sh and release.json."""
+    app, source, rel = run.app, run.source, run.release
+    rel_dir = t.layout.release(rel.id)
     meta = render_release_json(
         id=rel.id,
         app=app.name,
@@ -107,35 +121,27 @@ def upload_backend(run: Run) -> None:
         deployment=run.plan.deployment_id,
         shared=list(paths_of(run)),
     )
-
-    def send(t: Target) -> None:
-        t.undo.append(release.remove(t.layout, [rel.id]))  # until the frontend is there
-        rel_dir = t.layout.release(rel.id)
-        with run.log.step(f"upload backend{t.suffix}"):
-            send_zip(run, t, backend_zip, lambda z: release.unpack_backend(t.layout, rel.id, z))
-            files = [
-                (
-                    render_env_file(env, app.url, env_defaults(t), bare=source.bare_env),
-                    f"{rel_dir}/env",
-                    0o600,
-                ),
-                (
-                    render_run_script(
-                        app=app.name,
-                        release=rel.id,
-                        release_dir=rel_dir,
-                        venv=t.layout.venv(source.req_hash),
-                        home=t.layout.home,
-                    ),
-                    f"{rel_dir}/run.sh",
-                    0o755,
-                ),
-                (meta, f"{rel_dir}/release.json.part", 0o644),  # named when complete
-            ]
-            for text, path, mode in files:
-                t.put_bytes(text.encode(), path, mode)
-
-    run.each(send, "the upload")
+    files = [
+        (
+            render_env_file(dict(run.plan.env), app.url, env_defaults(t), bare=source.bare_env),
+            f"{rel_dir}/env",
+            0o600,
+        ),
+        (
+            render_run_script(
+                app=app.name,
+                release=rel.id,
+                release_dir=rel_dir,
+                venv=t.layout.venv(source.req_hash),
+                home=t.layout.home,
+            ),
+            f"{rel_dir}/run.sh",
+            0o755,
+        ),
+        (meta, f"{rel_dir}/{meta_name}", 0o644),
+    ]
+    for text, path, mode in files:
+        t.put_bytes(text.encode(), path, mode)
 
 
 def migrate(run: Run) -> None:

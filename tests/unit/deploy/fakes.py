@@ -25,6 +25,7 @@ class Fleet:
     calls: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     answers: dict[tuple[str, str], Result] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    files: dict[tuple[str, str], bytes] = field(default_factory=dict)  # (server, path): put_bytes
 
     def connect(self, target: TargetPlan, secrets, on_host_key):
         if target.host_key is None:
@@ -66,6 +67,7 @@ class FakeRemote:
         return result
 
     def put_bytes(self, data, path, mode=0o644, *, label="upload"):
+        self.fleet.files[(self.name, path)] = data
         self.fleet.record(self.name, "put", path)
 
     def put_file(self, local, path, *, label="upload", progress=None):
@@ -88,6 +90,7 @@ class FakeBuilder:
 
     def __init__(self, tmp: Path, fail: str | None = None):
         self.tmp, self.fail, self.exports = tmp, fail, 0
+        self.envs: list[dict[str, str]] = []  # the env each export was given
         self.backend_files: dict[str, str] = {}  # more files in backend.zip (alembic/...)
 
     def checkout(self, app, source, branch, ref, log, deploy_key=""):
@@ -99,6 +102,7 @@ class FakeBuilder:
 
     def export(self, app, source, venv, *, url, env, log, backend_ready):
         self.exports += 1
+        self.envs.append(dict(env))
         out = self.tmp / "cache" / "k"
         out.mkdir(parents=True, exist_ok=True)
         for name in ("backend", "frontend"):

@@ -12,6 +12,7 @@ import pytest
 from rxpanel.deploy import build, engine
 from rxpanel.deploy.commands import (
     Host,
+    account,
     composite,
     lock,
     nginx,
@@ -87,6 +88,7 @@ def fixed_release_id(monkeypatch):
 
 
 LAYOUT = TargetPlan.layout(target("web1", 1), "demo")
+SAME_ENV = build.env_hash({"SECRET": "s3cr3t"})  # the env of plan()
 REQ = build.requirements_hash(b"reflex==0.8.0\n")
 
 DEPLOY_TRACE = [
@@ -136,6 +138,7 @@ def test_the_recipes_are_lists_of_named_steps():
         "reuse",
         "server venv",
         "upload backend",
+        "copy release",
         "app user",
         "link shared",
         "migrate",
@@ -218,7 +221,7 @@ def test_a_deploy(tmp_path):
 
 def test_a_kept_build_goes_live_again_without_build_or_upload(tmp_path):
     fleet, journal, builder = Fleet(), MemoryJournal(), FakeBuilder(tmp_path)
-    kept = ReleaseInfo(R0, COMMIT, "good", "h0", "k0")
+    kept = ReleaseInfo(R0, COMMIT, "good", "h0", "k0", env_hash=SAME_ENV)
     execute(plan(reusable=lambda key: kept), fleet, builder, journal)
     assert builder.exports == 0
     assert trace(fleet, "web1") == [
@@ -552,7 +555,7 @@ def test_a_kept_build_redeployed_goes_back_to_its_old_colour_and_stays_good(tmp_
     """The same release on the other colour: back to the colour that served it."""
     fleet, journal = Fleet(), MemoryJournal()
     fleet.answers[("web1", "public check")] = FAILED_PUBLIC
-    live = ReleaseInfo(R1, COMMIT, "live", "h1", "k1")
+    live = ReleaseInfo(R1, COMMIT, "live", "h1", "k1", env_hash=SAME_ENV)
     with pytest.raises(engine.DeployFailed, match=f"; switched back to release {R1}$"):
         execute(plan(reusable=lambda key: live), fleet, FakeBuilder(tmp_path), journal)
     assert fleet.sent("web1", "restoring current") == [release.activate(LAYOUT, R1, "blue")]
@@ -577,3 +580,83 @@ def test_a_login_without_root_or_sudo_deploys_and_says_what_isolation_is_missing
         "root or sudo there is no Unix user per app, so the apps there can read each "
         "other's env and data (give the login sudo to isolate them)"
     ) in journal.text()
+
+
+def test_a_runtime_env_change_is_a_new_release_copied_on_the_server(tmp_path):
+    """Same commit and build-time env, another runtime env: no build, no upload; the
+    kept release is copied on the server into a new release with its own env, given
+    to the app's user, started, gated and switched."""
+    fleet, journal, builder = Fleet(), MemoryJournal(), FakeBuilder(tmp_path)
+    kept = ReleaseInfo(R0, COMMIT, "good", REQ, "k0", env_hash=build.env_hash({"SECRET": "old"}))
+    env = {"SECRET": "s3cr3t", "REFLEX_LOGLEVEL": "info"}
+    summary = execute(plan(reusable=lambda key: kept, env=env), fleet, builder, journal)
+
+    assert summary == f"release {NEW} ({COMMIT[:12]}) is live on green"
+    assert builder.exports == 0
+    assert trace(fleet, "web1") == [
+        "taking the app lock",
+        "check release",
+        "copying the release",
+        f"put /srv/rxpanel/demo/releases/{NEW}/env",
+        f"put /srv/rxpanel/demo/releases/{NEW}/run.sh",
+        f"put /srv/rxpanel/demo/releases/{NEW}/release.json",
+        "making the app's Unix user",
+        "giving the release to the app's user",  # the copy is the app user's too
+        "reading the standby",
+        "put /srv/rxpanel/demo/tmp/rxpanel-demo-green.conf",
+        "starting green",
+        "health gate",
+        "put /srv/rxpanel/demo/tmp/site.conf",
+        "switching nginx",
+        "public check",
+        "finishing (standby, retention)",
+        "releasing the lock",
+    ]
+    assert fleet.sent("web1", "copying the release") == [release.copy(LAYOUT, R0, NEW)]
+    assert fleet.sent("web1", "giving the release to the app's user") == [
+        account.own_release(LAYOUT, NEW)
+    ]
+    env_file = fleet.files[("web1", f"/srv/rxpanel/demo/releases/{NEW}/env")].decode()
+    assert "SECRET=s3cr3t" in env_file or "SECRET='s3cr3t'" in env_file
+    run_sh = fleet.files[("web1", f"/srv/rxpanel/demo/releases/{NEW}/run.sh")].decode()
+    assert f"/srv/rxpanel/demo/releases/{NEW}" in run_sh and R0 not in run_sh
+    meta = fleet.files[("web1", f"/srv/rxpanel/demo/releases/{NEW}/release.json")].decode()
+    assert NEW in meta and R0 not in meta
+    text = journal.text()
+    assert f"env changed, same build: new release {NEW} from {R0}, no build, no upload" in text
+    assert not any("s3cr3t" in line for line in text)
+    [(created, snapshot)] = journal.of("release_created")
+    assert (created.id, created.commit, created.build_key, created.req_hash) == (
+        NEW,
+        COMMIT,
+        "k0",
+        REQ,
+    )
+    assert snapshot == env  # its own env: a rollback to R0 brings the old one back
+    assert journal.of("release_status") == [(NEW, "ready")]
+    assert journal.of("went_live") == [(NEW, "green")]
+    assert journal.of("release_used") == []
+
+
+def test_the_export_is_given_only_the_build_time_variables(tmp_path):
+    builder = FakeBuilder(tmp_path)
+    env = {"SECRET": "s3cr3t", "FLAG": "on", "REFLEX_LOGLEVEL": "info"}
+    app = dataclasses.replace(plan().app, build_env_keys=("FLAG",))
+    execute(plan(env=env, app=app), Fleet(), builder, MemoryJournal())
+    assert builder.envs == [{"FLAG": "on", "REFLEX_LOGLEVEL": "info"}]
+
+
+def test_the_copy_command():
+    assert release.copy(LAYOUT, R0, NEW) == (
+        f"mkdir /srv/rxpanel/demo/releases/{NEW} && "
+        f"cp -a /srv/rxpanel/demo/releases/{R0}/backend /srv/rxpanel/demo/releases/{R0}/frontend "
+        f"/srv/rxpanel/demo/releases/{NEW}/"
+    )
+    sudo = dataclasses.replace(
+        LAYOUT, host=Host(deploy_root="/srv/rxpanel", user="deploy", sudo=True)
+    )
+    assert release.copy(sudo, R0, NEW) == (
+        f"mkdir /srv/rxpanel/demo/releases/{NEW} && sudo -n sh -c "
+        f"'cp -a /srv/rxpanel/demo/releases/{R0}/backend /srv/rxpanel/demo/releases/{R0}/frontend "
+        f"/srv/rxpanel/demo/releases/{NEW}/'"
+    )
