@@ -7,12 +7,12 @@ import os
 
 from rxpanel import validate
 from rxpanel.cli.common import actor, print_json, record, remote, sub, table
-from rxpanel.services.apps import CLI_SETTINGS as SETTINGS
 
 
 def add(a) -> int:
     from rxpanel import actions
     from rxpanel.services import apps
+    from rxpanel.services.apps import CLI_SETTINGS as SETTINGS
 
     env = dict(validate.env_pair(e) for e in a.env or [])
     settings = {k: getattr(a, k) for k in SETTINGS if getattr(a, k) is not None}
@@ -36,6 +36,7 @@ def add(a) -> int:
 def update(a) -> int:
     from rxpanel import actions
     from rxpanel.services import app_records, apps
+    from rxpanel.services.apps import CLI_SETTINGS as SETTINGS
 
     for name in a.add_server or []:
         apps.add_server(a.name, validate.slug(name, "server name"))
