@@ -11,11 +11,12 @@ import json
 import os
 import subprocess
 import sys
-from datetime import timedelta
 from pathlib import Path
 
-from rxpanel.models import utcnow
-from rxpanel.services import apps, deployments, releases, servers
+import pytest
+
+from rxpanel.services import apps, deployments
+from tests.unit.test_actions import deployed, shop  # noqa: F401 - shop is a fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 DATABASE = ("sqlmodel", "sqlalchemy", "pydantic", "alembic", "cryptography")
@@ -94,26 +95,9 @@ def test_refused_input_is_told_without_the_database(tmp_path, monkeypatch):
     assert [m for m in (*DATABASE, *NEVER) if m in got["modules"]] == []
 
 
-def test_a_rollback_starts_with_the_database_libraries_only(home, tmp_path):
-    key = tmp_path / "k"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-    servers.add(servers.ServerInput(name="s1", host="127.0.0.1"), key.read_text())
-    app = apps.add(apps.AppInput(name="shop", server="s1", source="/src", url="http://shop.x"))
-    for rid, status, hours in (
-        ("20260101T000001-aaaa", "good", 2),
-        ("20260101T000002-bbbb", "new", 1),
-    ):
-        releases.create(
-            id=rid,
-            app_id=app.id,
-            commit="c" * 40,
-            build_key=rid,
-            req_hash="",
-            env_enc="",
-            status=status,
-            live_at=utcnow() - timedelta(hours=hours),
-        )
-    apps.set_live(app.id, "20260101T000002-bbbb", "blue")
+@pytest.mark.usefixtures("shop")
+def test_a_rollback_starts_with_the_database_libraries_only():
+    app = deployed(apps.get("shop"))  # v2 live, v1 the good one before: back to v1
 
     got = imported(["rollback", "shop"])
     assert got["codes"] == [0]
