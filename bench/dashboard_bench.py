@@ -111,7 +111,7 @@ def seed(apps: int, checks: int) -> str:
         for i in range(apps):
             app = App(
                 name=f"app-{i:03d}",
-                source="/src",
+                source="https://git.example/src.git",
                 url=f"https://app-{i:03d}.example.com",
                 env_enc=secrets.encrypt("{}"),
                 health_state=random.choice(["healthy"] * 8 + ["degraded", "down"]),

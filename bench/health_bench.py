@@ -104,7 +104,7 @@ def _seed(count: int, port: int) -> None:
         for i in range(count):
             app = App(
                 name=f"app{i}",
-                source="/src",
+                source="https://git.example/src.git",
                 env_enc=secrets.encrypt("{}"),
                 url=f"http://127.0.{1 + i // 250}.{1 + i % 250}:{port}",
             )

@@ -130,6 +130,7 @@ def app_detail(app: app_records.Detail) -> dict[str, str]:
         "port_green": str(app.port_green),
         "standby_minutes": f"{app.standby_minutes:g}",
         "keep": str(app.keep),
+        "deploy_key": app.deploy_key,
     }
 
 

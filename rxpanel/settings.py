@@ -27,6 +27,9 @@ class Settings:
     build_memory_mb: int = 2048  # RXPANEL_BUILD_MEMORY_MB
     build_cpu_seconds: int = 900  # RXPANEL_BUILD_CPU_SECONDS
     build_timeout: int = 1200  # RXPANEL_BUILD_TIMEOUT, wall clock
+    # directories local sources (a path, a file:// URL) may come from
+    # (RXPANEL_SOURCE_ROOTS, colon separated); none by default: no local sources
+    source_roots: tuple[Path, ...] = field(default=())
 
     @property
     def key_file(self) -> Path:
@@ -48,11 +51,13 @@ def load() -> Settings:
     if secret is not None and secret.strip().lower() in PLACEHOLDERS:
         raise SettingsError("RXPANEL_SECRET_KEY is a placeholder; set a real key or unset it")
     proxies = parse_networks(os.environ.get("RXPANEL_TRUSTED_PROXIES", ""))
+    roots = parse_roots(os.environ.get("RXPANEL_SOURCE_ROOTS", ""))
     return Settings(
         home=home,
         db_url=db_url,
         secret_key=secret,
         trusted_proxies=proxies,
+        source_roots=roots,
         **{name: build_limit(name) for name in BUILD_LIMITS},
     )
 
@@ -90,6 +95,25 @@ def app_build_limit(name: str, value: int | str | None) -> int | None:
         return validate.positive(value, what, low, high)
     except validate.ValidationError as e:
         raise validate.ValidationError(f"{e}; empty (or 'default'): the panel's default") from None
+
+
+def parse_roots(value: str) -> tuple[Path, ...]:
+    """`/srv/apps:/home/me/src` as real paths (symlinks resolved); a relative entry,
+    or `/` (every directory of the host), is refused by name."""
+    out = []
+    for entry in value.split(":"):
+        if not (entry := entry.strip()):
+            continue
+        if not entry.startswith("/"):
+            raise SettingsError(f"RXPANEL_SOURCE_ROOTS: {entry!r} is not an absolute directory")
+        real = Path(os.path.realpath(entry))
+        if real == Path("/"):
+            raise SettingsError(
+                f"RXPANEL_SOURCE_ROOTS: {entry!r} would allow every directory of the host; "
+                "name the directories that hold app sources"
+            )
+        out.append(real)
+    return tuple(dict.fromkeys(out))
 
 
 def parse_networks(value: str) -> tuple:

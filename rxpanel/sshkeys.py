@@ -35,3 +35,33 @@ def fingerprint(key_line: str) -> str:
     """SHA256 fingerprint as `ssh-keygen -l` shows it."""
     blob = base64.b64decode(key_line.split()[1])
     return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+
+
+def new_deploy_key() -> str:
+    """A fresh ed25519 private key (OpenSSH format, no passphrase) for one app's
+    clones; its public half (`public_line`) goes to the git host."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return (
+        Ed25519PrivateKey.generate()
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.OpenSSH,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+
+
+def public_line(private_text: str, comment: str = "") -> str:
+    """The one-line public half (`ssh-ed25519 AAAA... comment`) of a private key."""
+    line = key_string(load_private_key(private_text))
+    return f"{line} {comment}".strip()
+
+
+def secret_parts(private_text: str) -> list[str]:
+    """What log redaction must hide of a private key: the whole text and each
+    line of its body (output is redacted line by line)."""
+    lines = [ln.strip() for ln in private_text.splitlines()]
+    return [private_text, *(ln for ln in lines if ln and not ln.startswith("-----"))]

@@ -28,7 +28,6 @@ SAFE_TOKEN = re.compile(r"^[A-Za-z0-9_./=:+@-]+$")
 ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/~^-]{0,199}$")
 RELEASE_ID = re.compile(r"^[0-9]{8}T[0-9]{6}-[a-z0-9]{4,12}$")
-GIT_SCP = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._/~-]+$")
 MAX_ENV_VALUE = 8192
 SHOWN = 60  # characters of a refused value quoted in its error message
 
@@ -135,57 +134,6 @@ def release_id(value: str) -> str:
             f"release {_shown(value)} is not a release id (like 20261121T180102-ab12cd)"
         )
     return value
-
-
-def source(value: str) -> str:
-    """A local directory (absolute path) or a git URL."""
-    value = (value or "").strip()
-    _no_control(value, "source")
-    if value.startswith("/"):
-        return abs_path(value, "source directory")
-    if GIT_SCP.fullmatch(value) and not value.startswith("-"):
-        where, _, repo = value.partition("@")[2].partition(":")
-        _source_host(value, where)
-        if repo.startswith("-"):
-            raise ValidationError(
-                f"source {_shown(value)}: the repository path must not start with '-'"
-            )
-        return value
-    parts = urlsplit(value)
-    if parts.password or (parts.username and parts.scheme in ("http", "https")):
-        raise ValidationError(
-            "source URL must not hold a password or token; use an SSH deploy key "
-            "or a git credential helper on the panel host"
-        )
-    if parts.scheme in ("https", "http", "ssh", "git", "file") and (parts.netloc or parts.path):
-        if not re.fullmatch(r"[A-Za-z0-9._~:/@%+-]+", value):
-            raise ValidationError(f"source URL {_shown(value)} holds characters a git URL cannot")
-        if parts.netloc:
-            try:
-                parts.port  # noqa: B018 - raises ValueError for a bad port
-            except ValueError:
-                raise ValidationError(f"source URL {_shown(value)} has a bad port") from None
-            if (parts.username or "").startswith("-"):
-                raise ValidationError(
-                    f"source URL {_shown(value)}: the user must not start with '-'"
-                )
-            _source_host(value, parts.hostname or "")
-        return value
-    raise ValidationError(
-        f"source {_shown(value)} must be an absolute directory path or a git URL "
-        "(https://, ssh://, git@host:path, file://)"
-    )
-
-
-def _source_host(value: str, name: str) -> None:
-    """The host of a git URL: a hostname or an IP address, so never an ssh option
-    such as '-oProxyCommand=...' (git refuses those too, but they are not stored)."""
-    try:
-        host(name)
-    except ValidationError:
-        raise ValidationError(
-            f"source URL {_shown(value)} does not name a valid host ({_shown(name)})"
-        ) from None
 
 
 DEFAULT_PORTS = {"http": 80, "https": 443}

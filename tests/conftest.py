@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,18 @@ SAMPLE_APP = ROOT / "tests" / "fixtures" / "sampleapp"
 ARTIFACTS = ROOT / "test-artifacts"
 VENV_BIN = ROOT / ".venv" / "bin"
 PANEL_START_TIMEOUT = 180  # seconds; a cold compile takes about 40
+# Local sources come only from the directories an admin allows: the tests' repos and
+# directories are under the temp dir (pytest's) and the fixtures. Every panel, CLI and
+# worker the tests start inherits this.
+SOURCE_ROOTS = [tempfile.gettempdir(), str(ROOT / "tests" / "fixtures")]
+os.environ["RXPANEL_SOURCE_ROOTS"] = ":".join(SOURCE_ROOTS)
+
+
+def pytest_configure(config):
+    """A --basetemp outside the temp dir is a source root too."""
+    if config.option.basetemp:
+        base = os.path.realpath(config.option.basetemp)
+        os.environ["RXPANEL_SOURCE_ROOTS"] = ":".join([*SOURCE_ROOTS, base])
 
 
 def free_port() -> int:

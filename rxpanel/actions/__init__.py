@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # what __getattr__ returns, for readers and type checkers
     from rxpanel.actions.actor import Actor, record
-    from rxpanel.actions.apps import add_app, detach_server, remove_app, update_app
+    from rxpanel.actions.apps import add_app, deploy_key, detach_server, remove_app, update_app
     from rxpanel.actions.deploys import (
         Requested,
         SchemaWarning,
@@ -33,6 +33,7 @@ _FROM = {
     "Actor": "actor",
     "record": "actor",
     "add_app": "apps",
+    "deploy_key": "apps",
     "detach_server": "apps",
     "remove_app": "apps",
     "update_app": "apps",
@@ -66,6 +67,7 @@ __all__ = [
     "SchemaWarning",
     "add_app",
     "check_server",
+    "deploy_key",
     "detach_server",
     "doctor_app",
     "list_snapshots",

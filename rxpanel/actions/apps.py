@@ -9,7 +9,8 @@ from rxpanel import validate
 from rxpanel.actions import _host
 from rxpanel.actions.actor import Actor, record, require
 from rxpanel.models import App
-from rxpanel.services import Conflict, NotFound, apps, deployments
+from rxpanel.services import Conflict, NotFound, apps, deploy_keys, deployments
+from rxpanel.sshkeys import fingerprint
 
 
 def _consent(data: apps.AppInput, actor: Actor) -> None:
@@ -28,6 +29,17 @@ def update_app(name: str, data: apps.AppInput, actor: Actor) -> App:
     require(actor, "deployer", "app.update", f"app:{name}")
     _consent(data, actor)
     return apps.update(name, data)
+
+
+def deploy_key(name: str, actor: Actor, new: bool = False) -> str:
+    """The public half of the app's deploy key (made now if it has none); `new`
+    replaces the key: clones fail until the git host has the new public half."""
+    app = apps.get(name)
+    require(actor, "deployer" if new else "viewer", "app.deploy_key", f"app:{app.name}")
+    line = deploy_keys.public(app, new=new)
+    if new:
+        record(actor, "app.deploy_key_rotate", f"app:{app.name}", detail=fingerprint(line))
+    return line
 
 
 def remove_app(name: str, actor: Actor, purge: bool = False) -> list[str]:

@@ -12,7 +12,7 @@ from rxpanel.actions.actor import Actor, require
 from rxpanel.deploy import build, doctor
 from rxpanel.deploy.doctor import FAIL, PASS, WARN, Finding
 from rxpanel.deploy.doctor.source import kept_pinned
-from rxpanel.services import Conflict, apps, deployments
+from rxpanel.services import Conflict, apps, deploy_keys, deployments
 from rxpanel.worker.plans import layout_of
 
 PROBE_TIMEOUT = 3.0  # seconds
@@ -51,7 +51,8 @@ def doctor_app(name: str, actor: Actor, *, checkout: bool = False, probe: bool =
         if busy is not None:
             raise Conflict(f"{app.name} has a deployment in progress (#{busy}); wait for it first")
         try:
-            build.checkout(app.name, app.source, app.branch, None, lambda _line: None)
+            key = deploy_keys.private(app)
+            build.checkout(app.name, app.source, app.branch, None, lambda _line: None, key)
         except build.BuildError as e:
             report.findings.append(Finding("source", FAIL, f"checkout failed: {e}"))
     if src.is_dir():

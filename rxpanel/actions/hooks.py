@@ -7,7 +7,7 @@ from __future__ import annotations
 from rxpanel.actions.actor import Actor, record
 from rxpanel.actions.deploys import request_deploy
 from rxpanel.deploy import ancestry
-from rxpanel.services import hooks, releases
+from rxpanel.services import deploy_keys, hooks, releases
 
 
 def receive_push(
@@ -22,7 +22,9 @@ def receive_push(
     push = got.push
     old = _old_push(got)
     if old:
-        return hooks.settle(got.row_id, hooks.Answer(202, {"status": "ignored", "detail": old}), old)
+        return hooks.settle(
+            got.row_id, hooks.Answer(202, {"status": "ignored", "detail": old}), old
+        )
     requested = request_deploy(
         got.app,
         Actor.webhook(got.provider, address),
@@ -43,7 +45,7 @@ def _old_push(got: hooks.Accepted) -> str:
     if app.allow_old_pushes or not commit or not app.current_release_id:
         return ""
     live = releases.get(app.current_release_id).commit
-    verdict = ancestry.compare(app.name, app.source, commit, live)
+    verdict = ancestry.compare(app.name, app.source, commit, live, deploy_keys.private(app))
     if verdict.older is False:
         return ""
     allow = f"`rxpanel app update {app.name} --allow-old-pushes`"

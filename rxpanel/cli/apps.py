@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
-from rxpanel import validate
-from rxpanel.cli.common import actor, print_json, record, remote, sub, table
+from rxpanel import sources, validate
+from rxpanel.cli.common import CliError, actor, print_json, record, remote, sub, table
 
 
 def add(a) -> int:
@@ -30,6 +31,9 @@ def add(a) -> int:
         else f" (backend ports {ports['blue']}/{ports['green']})"
     )
     print(f"app {app.name} added: {app.url}{where}; run `rxpanel deploy {app.name}`")
+    if sources.locate(app.source).uses_ssh:
+        key = actions.deploy_key(app.name, actor())
+        print(f"its deploy key (add it, read-only, on the git host): {key}")
     return 0
 
 
@@ -138,6 +142,36 @@ def webhook(a) -> int:
     return 0
 
 
+KEY_HINT = (
+    "add this as a read-only deploy key on your git host (GitHub and Gitea: the repository's "
+    "Settings > Deploy keys; GitLab: Settings > Repository > Deploy keys): it is the only "
+    "identity the app's ssh:// or git@host:path source is cloned with"
+)
+
+
+def show_key(line: str, as_json: bool, new: bool) -> int:
+    if as_json:
+        print_json({"deploy_key": line})
+        return 0
+    print(line)
+    note = " The key is new: the old one no longer works for this app." if new else ""
+    print(KEY_HINT + "." + note, file=sys.stderr)
+    return 0
+
+
+def deploy_key(a) -> int:
+    from rxpanel import actions
+
+    return show_key(actions.deploy_key(a.name, actor(), new=a.new), a.json, a.new)
+
+
+@remote(deploy_key)
+def deploy_key_remote(a, panel) -> int:
+    if a.new:
+        raise CliError("--new changes the key: run it on the panel host")
+    return show_key(panel.call("GET", f"/apps/{a.name}")["deploy_key"], a.json, False)
+
+
 def deliveries(a) -> int:
     from rxpanel.present import as_json
     from rxpanel.services import hooks
@@ -227,7 +261,12 @@ def register(commands) -> None:
         action="append",
         help="where it runs; repeat for a fleet (the first is the primary)",
     )
-    s.add_argument("--source", required=True, help="a local directory or a git URL")
+    s.add_argument(
+        "--source",
+        required=True,
+        help="a git URL (https://, ssh://, git@host:path), or a local directory under "
+        "RXPANEL_SOURCE_ROOTS",
+    )
     s.add_argument("--url", required=True, help="public URL, e.g. https://app.example.com")
     s.add_argument("--env", action="append", metavar="K=V")
     setting_flags(s, defaults=True)
@@ -267,6 +306,13 @@ def register(commands) -> None:
         "--rotate", action="store_true", help="make a new secret (the old one stops working)"
     )
     s.set_defaults(func=webhook)
+    s = app.add_parser("deploy-key", help="the app's deploy key to give the git host")
+    s.add_argument("name")
+    s.add_argument("--json", action="store_true")
+    s.add_argument(
+        "--new", action="store_true", help="make a new key (the old one stops being used)"
+    )
+    s.set_defaults(func=deploy_key)
     s = commands.add_parser("deliveries", help="webhook deliveries and what came of them")
     s.add_argument("app")
     s.add_argument("--json", action="store_true")

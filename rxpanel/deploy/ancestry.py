@@ -10,8 +10,11 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from rxpanel.deploy.build import is_git_source, workspace
-from rxpanel.deploy.local import clean_env
+from rxpanel import sources
+from rxpanel.deploy import gitaccess
+from rxpanel.deploy.build import workspace
+from rxpanel.deploy.local import BuildError
+from rxpanel.validate import ValidationError
 
 CHECK_REFS = "refs/rxpanel/ancestry"  # a fetch here leaves the build's refs alone
 TIMEOUT = 60  # seconds for one git command
@@ -45,37 +48,39 @@ def git_argv(src: Path, args: list[str]) -> list[str]:
     return ["git", "-c", f"safe.directory={src}", *args]
 
 
-def _git(src: Path, args: list[str]) -> subprocess.CompletedProcess:
-    env = {**clean_env(), "GIT_TERMINAL_PROMPT": "0"}
-    return subprocess.run(
-        git_argv(src, args), cwd=src, env=env, capture_output=True, text=True, timeout=TIMEOUT
-    )
-
-
 def _lock(app: str) -> threading.Lock:
     with _locks_guard:
         return _locks.setdefault(app, threading.Lock())
 
 
-def compare(app: str, source: str, pushed: str, live: str) -> Verdict:
-    """Where `pushed` stands against the live release's commit `live`."""
-    if not is_git_source(source):
+def compare(app: str, source: str, pushed: str, live: str, deploy_key: str = "") -> Verdict:
+    """Where `pushed` stands against the live release's commit `live`. git runs as a
+    build's checkout does (gitaccess: the app's deploy key only, jailed)."""
+    try:
+        where = sources.locate(source)
+    except ValidationError as e:
+        return Verdict(None, str(e))
+    if not where.git:
         return Verdict(False, "the source is a directory, not a git history")
     src = workspace(app) / "src"
     if not (src / ".git").exists():
         return Verdict(None, "the app's build workspace has no git checkout")
     short = pushed[:12]
     try:
-        with _lock(app):  # one fetch at a time per app, for a burst of pushes
-            if _git(src, has_commit(live)).returncode != 0:
-                fetched = _git(src, fetch(source))
-                if _git(src, has_commit(live)).returncode != 0:
+        with _lock(app), gitaccess.session(workspace(app), where, deploy_key) as g:
+
+            def git(args: list[str]) -> subprocess.CompletedProcess:
+                return g.call(*git_argv(src, args)[1:], cwd=src, timeout=TIMEOUT)
+
+            if git(has_commit(live)).returncode != 0:  # one fetch at a time per app
+                fetched = git(fetch(where.address))
+                if git(has_commit(live)).returncode != 0:
                     said = (fetched.stderr.strip().splitlines() or ["not in the repository"])[-1]
                     return Verdict(None, f"the live commit {live[:12]} is not found ({said})")
-            if _git(src, has_commit(pushed)).returncode != 0:
+            if git(has_commit(pushed)).returncode != 0:
                 return Verdict(False, f"{short} is not in the live commit's history")
-            found = _git(src, is_ancestor(pushed, live))
-    except (OSError, subprocess.TimeoutExpired) as e:
+            found = git(is_ancestor(pushed, live))
+    except (OSError, subprocess.TimeoutExpired, BuildError) as e:
         return Verdict(None, f"git could not answer ({e})")
     if found.returncode == 0:
         same = live.startswith(pushed)

@@ -9,20 +9,21 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.version import Version
 
-from rxpanel import settings
-from rxpanel.deploy import jail, resolve, sqlite_paths
+from rxpanel import settings, sources
+from rxpanel.deploy import frontend, gitaccess, jail, resolve, sqlite_paths
 from rxpanel.deploy.build_venv import ensure_build_venv  # noqa: F401 - the builder's API
 from rxpanel.deploy.limits import Limits
 from rxpanel.deploy.local import BuildError, Log
-from rxpanel.deploy.local import clean_env as _clean_env
 from rxpanel.deploy.local import run as _run
 from rxpanel.deploy.templates.release import bare_names
+from rxpanel.validate import ValidationError
 
 BUILD_FORMAT = "3"  # bump when the export command or its settings change
 KEEP_CACHED_BUILDS = 8
@@ -94,68 +95,36 @@ def workspace(app: str) -> Path:
     return settings.get().builds_dir / app
 
 
-def _git(*args: str, cwd: Path | None = None, log: Log | None = None, what: str = "git") -> str:
-    env = {**_clean_env(), "GIT_TERMINAL_PROMPT": "0"}
-    return _run(["git", *args], cwd=cwd, env=env, log=log, what=what).strip()
-
-
-def is_git_source(source: str) -> bool:
-    return not source.startswith("/") or (Path(source) / ".git").exists()
-
-
 def checkout(
-    app: str, source: str, branch: str, ref: str | None, log: Log, limits: Limits | None = None
+    app: str,
+    source: str,
+    branch: str,
+    ref: str | None,
+    log: Log,
+    deploy_key: str = "",
+    limits: Limits | None = None,
 ) -> Source:
     """Bring the workspace to the requested commit (git) or a copy of the directory;
-    resolve its requirements under the build limits (the panel's defaults if none)."""
+    resolve its requirements under the build limits (the panel's defaults if none).
+    The source is checked again first (sources.locate): the allowed roots, or where
+    a path leads, may have changed since the app was saved."""
     limits = limits or Limits.of(app)
+    try:
+        where = sources.locate(source)
+    except ValidationError as e:
+        raise BuildError(str(e)) from None
     src = workspace(app) / "src"
     src.parent.mkdir(parents=True, exist_ok=True)
-    if is_git_source(source):
-        if not (src / ".git").exists():
-            shutil.rmtree(src, ignore_errors=True)
-            _git(
-                "clone",
-                "--quiet",
-                "--no-checkout",
-                "--",
-                source,
-                str(src),
-                log=log,
-                what=f"git clone {source}",
-            )
-        else:
-            _git("remote", "set-url", "origin", "--", source, cwd=src)
-        _git(
-            "fetch",
-            "--quiet",
-            "--force",
-            "--prune",
-            "--tags",
-            "origin",
-            "+refs/heads/*:refs/remotes/origin/*",
-            cwd=src,
-            log=log,
-            what="git fetch",
-        )
-        commit = _resolve(src, branch, ref)
-        _git("checkout", "--quiet", "--force", "--detach", commit, cwd=src, what="git checkout")
-        # Keep .web and reflex.lock (when untracked): reusing them makes a warm
-        # export several times faster.
-        keep = [arg for path in KEEP_IN_WORKSPACE for arg in ("-e", f"/{path}")]
-        _git("clean", "-ffdxq", *keep, cwd=src, what="git clean")
-        subject = _git("log", "-1", "--format=%h %s", commit, cwd=src)
-        log(f"checked out {subject}")
+    if where.git:
+        with gitaccess.session(workspace(app), where, deploy_key) as git:
+            commit = _git_checkout(git, src, branch, ref, log)
     else:
-        root = Path(source)
-        if not root.is_dir():
-            raise BuildError(f"source directory {source} does not exist")
         for child in list(src.iterdir()) if src.exists() else []:
             if child.name not in KEEP_IN_WORKSPACE:
                 shutil.rmtree(
                     child
                 ) if child.is_dir() and not child.is_symlink() else child.unlink()
-        shutil.copytree(root, src, ignore=COPY_IGNORE, dirs_exist_ok=True, symlinks=True)
+        shutil.copytree(where.local, src, ignore=_copy_ignore, dirs_exist_ok=True, symlinks=True)
         commit = "dir-" + _tree_hash(src)
         log(f"copied {source} ({commit})")
     if not (src / "rxconfig.py").is_file():
@@ -187,7 +156,27 @@ def checkout(
     )
 
 
-def _resolve(src: Path, branch: str, ref: str | None) -> str:
+def _git_checkout(git: gitaccess.Git, src: Path, branch: str, ref: str | None, log: Log) -> str:
+    """Clone (or fetch into) the workspace's checkout, then check out the commit."""
+    if not (src / ".git").exists():
+        shutil.rmtree(src, ignore_errors=True)
+        clone = gitaccess.clone_args(git.access, src)
+        git.run(*clone, log=log, what=f"git clone {git.access.where.address}")
+    else:
+        git.run("remote", "set-url", "origin", "--", git.access.where.address, cwd=src)
+    fetch = ("fetch", "--quiet", "--force", "--prune", "--tags", "origin")
+    git.run(*fetch, "+refs/heads/*:refs/remotes/origin/*", cwd=src, log=log, what="git fetch")
+    commit = _resolve(git, src, branch, ref)
+    git.run("checkout", "--quiet", "--force", "--detach", commit, cwd=src, what="git checkout")
+    # Keep .web and reflex.lock (when untracked): reusing them makes a warm
+    # export several times faster.
+    keep = [arg for path in KEEP_IN_WORKSPACE for arg in ("-e", f"/{path}")]
+    git.run("clean", "-ffdxq", *keep, cwd=src, what="git clean")
+    log(f"checked out {git.run('log', '-1', '--format=%h %s', commit, cwd=src)}")
+    return commit
+
+
+def _resolve(git: gitaccess.Git, src: Path, branch: str, ref: str | None) -> str:
     if ref and ref.startswith("HEAD"):  # HEAD~2 means the branch head's, not the workspace's
         ref = f"refs/remotes/origin/{branch}{ref[4:]}"
     candidates = (
@@ -197,12 +186,23 @@ def _resolve(src: Path, branch: str, ref: str | None) -> str:
     )
     for cand in candidates:
         try:
-            return _git("rev-parse", "--verify", "--quiet", f"{cand}^{{commit}}", cwd=src)
+            return git.run("rev-parse", "--verify", "--quiet", f"{cand}^{{commit}}", cwd=src)
         except BuildError:
             continue
     if ref:
         raise BuildError(f"git ref {ref!r} was not found in the repository")
     raise BuildError(f"branch {branch!r} was not found in the repository")
+
+
+def _copy_ignore(folder: str, names: list[str]) -> set[str]:
+    """What a directory copy leaves out: build caches, and anything that is not a
+    file, a directory or a symlink (a FIFO or a device would never end)."""
+    skipped = set(COPY_IGNORE(folder, names))
+    for name in names:
+        mode = os.lstat(os.path.join(folder, name)).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+            skipped.add(name)
+    return skipped
 
 
 def _tree_hash(root: Path) -> str:
@@ -260,25 +260,49 @@ def export(
     # libraries) may not hold for this commit: without it, the backend works them out.
     for stale in STALE_BACKEND_FILES:
         (source.path / stale).unlink(missing_ok=True)
-    for part in ("backend", "frontend"):
+    def jailed(argv: list[str], what: str) -> None:
         _run(
-            [str(venv / "bin" / "reflex"), "export", "--env", "prod", f"--{part}-only"]
-            + ["--zip-dest-dir", str(out)],
+            argv,
             cwd=source.path,
             env=run_env,
             log=log,
             secrets=list(env.values()),
-            what=f"reflex export ({part})",
+            what=what,
             jail=box,
             limits=limits or Limits.of(app),
         )
-        if not (out / f"{part}.zip").is_file():
-            raise BuildError(f"reflex export did not produce {part}.zip")
-        if part == "backend":
-            backend_ready(out / "backend.zip")
+
+    def reflex_export(part: str) -> None:
+        jailed(
+            [str(venv / "bin" / "reflex"), "export", "--env", "prod", f"--{part}-only"]
+            + ["--zip-dest-dir", str(out)],
+            f"reflex export ({part})",
+        )
+
+    reflex_export("backend")
+    _produced(out, "backend")
+    backend_ready(out / "backend.zip")
+    frontend.export(
+        src=source.path,
+        python=venv / "bin" / "python",
+        out=out,
+        kept=workspace(app) / "frontends",
+        req_hash=source.req_hash,
+        build=key,
+        commit=source.commit,
+        run=jailed,
+        export_all=lambda: reflex_export("frontend"),
+        log=log,
+    )
+    _produced(out, "frontend")
     (out / "done").write_text(json.dumps({"commit": source.commit, "url": url}))
     _prune(cache)
     return Build(key=key, dir=out, cached=False)
+
+
+def _produced(out: Path, part: str) -> None:
+    if not (out / f"{part}.zip").is_file():
+        raise BuildError(f"reflex export did not produce {part}.zip")
 
 
 def refuse_escaping_links(src: Path) -> None:

@@ -24,9 +24,11 @@ class Builder:
             Limits.of(app.name, app.build_memory_mb, app.build_cpu_seconds, app.build_timeout)
         )
 
-    def checkout(self, app: str, source: str, branch: str, ref: str | None, log: Log):
+    def checkout(
+        self, app: str, source: str, branch: str, ref: str | None, log: Log, deploy_key: str = ""
+    ):
         log(self.limits.describe(local.enforcement()))
-        return build.checkout(app, source, branch, ref, log, limits=self.limits)
+        return build.checkout(app, source, branch, ref, log, deploy_key, limits=self.limits)
 
     def ensure_build_venv(self, source: build.Source, log: Log) -> Path:
         return build.ensure_build_venv(source, log, limits=self.limits)

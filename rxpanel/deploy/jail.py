@@ -59,6 +59,9 @@ class Jail:
     home: Path  # HOME inside (the app's build home: Reflex's, npm's and bun's dirs)
     writable: tuple[Path, ...] = ()
     readonly: tuple[Path, ...] = field(default_factory=tuple)
+    # (host file, path inside) bound read-only elsewhere: git's ssh needs an
+    # /etc/passwd that knows the build's uid (gitaccess.py writes one)
+    files: tuple[tuple[Path, str], ...] = ()
 
     def argv(self, command: list[str], cwd: Path) -> list[str]:
         out = [
@@ -78,6 +81,8 @@ class Jail:
                 out += ["--ro-bind", f"/{name}", f"/{name}"]
         for name in ETC:
             out += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+        for path, inside in self.files:
+            out += ["--ro-bind", str(path), inside]
         out += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
         for path in (*python_paths(), *self.readonly):
             out += ["--ro-bind", str(path), str(path)]

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from rxpanel.deploy.commands import AppLayout, Host
+from rxpanel.sshkeys import secret_parts
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class AppSettings:
     build_memory_mb: int | None = None
     build_cpu_seconds: int | None = None
     build_timeout: int | None = None
+    # the app's deploy key (decrypted, never logged): the only identity its clone uses
+    deploy_key: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,8 @@ class Plan:
 
     @property
     def secrets(self) -> list[str]:
-        return list(self.env.values())
+        key = secret_parts(self.app.deploy_key) if self.app.deploy_key else []
+        return [*self.env.values(), *key]
 
     @property
     def fleet(self) -> bool:

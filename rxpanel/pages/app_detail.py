@@ -49,7 +49,32 @@ def header() -> rx.Component:
             wrap="wrap",
             spacing="5",
         ),
+        deploy_key(),
         spacing="3",
+        width="100%",
+    )
+
+
+def deploy_key() -> rx.Component:
+    """The public half of the app's deploy key, to copy into the git host."""
+    return rx.vstack(
+        rx.text("Deploy key", size="1", color_scheme="gray"),
+        rx.input(
+            value=S.app["deploy_key"],
+            read_only=True,
+            id="deploy-key",
+            size="1",
+            width="100%",
+            max_width="48em",
+            font_family="monospace",
+        ),
+        rx.text(
+            "Add this as a read-only deploy key on your git host: an ssh:// or "
+            "git@host:path source is cloned with this key, and no other.",
+            size="1",
+            color_scheme="gray",
+        ),
+        spacing="1",
         width="100%",
     )
 

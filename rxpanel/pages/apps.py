@@ -181,11 +181,12 @@ def app_dialog() -> rx.Component:
             ),
         ),
         field(
-            "Source: a git URL or a directory on the panel host",
+            "Source: a git URL (https://, ssh://, git@host:path) or a directory under "
+            "RXPANEL_SOURCE_ROOTS on the panel host",
             "source",
             f["source"],
             required=True,
-            placeholder="https://github.com/you/app.git or /srv/src/app",
+            placeholder="git@github.com:you/app.git or https://github.com/you/app.git",
         ),
         field_grid(
             field("Branch", "branch", f["branch"]),

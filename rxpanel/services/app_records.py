@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rxpanel.models import App
-from rxpanel.services import apps, deployments, releases
+from rxpanel.services import apps, deploy_keys, deployments, releases
 from rxpanel.services.overview import status
 
 
@@ -28,6 +28,7 @@ class Detail:
     port_green: int
     standby_minutes: float
     keep: int
+    deploy_key: str  # its public half, for the git host (never the private one)
 
 
 def detail(name: str) -> Detail:
@@ -53,6 +54,7 @@ def detail(name: str) -> Detail:
         port_green=ports["green"],
         standby_minutes=app.standby_minutes,
         keep=app.keep_releases,
+        deploy_key=deploy_keys.public(app),
     )
 
 

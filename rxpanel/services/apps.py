@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import col, select
 
-from rxpanel import db, secrets, settings, validate
+from rxpanel import db, secrets, settings, sources, sshkeys, validate
 from rxpanel.models import App, AppServer, Release, Server, utcnow
 from rxpanel.services import Conflict, NotFound
 from rxpanel.services import placements as places
@@ -85,7 +85,7 @@ class AppInput:
             shared["allow_old_pushes"] = validate.flag(self.allow_old_pushes, "allow old pushes")
         return shared | {
             "name": validate.slug(self.name, "app name"),
-            "source": validate.source(self.source),
+            "source": sources.check(self.source),
             "branch": validate.git_ref(self.branch, "branch"),
             "url": validate.public_url(self.url),
             "keep_releases": validate.positive(self.keep_releases, "releases to keep", 1, 100),
@@ -199,6 +199,7 @@ def add(data: AppInput, further: Sequence[str] = ()) -> App:
             **fields,
             env_enc=secrets.encrypt(json.dumps(env)),
             webhook_secret_enc=secrets.encrypt(pysecrets.token_urlsafe(32)),
+            deploy_key_enc=secrets.encrypt(sshkeys.new_deploy_key()),
         )
         s.add(app)
         s.flush()  # its id, for its placements

@@ -8,7 +8,7 @@ from rxpanel.deploy.commands import AppLayout, Host
 from rxpanel.deploy.journal import DeployFailed
 from rxpanel.deploy.plan import AppSettings, Plan, ReleaseInfo, TargetPlan, lock_owner
 from rxpanel.models import App, Deployment, Release, Server
-from rxpanel.services import apps, deployments, releases, servers
+from rxpanel.services import apps, deploy_keys, deployments, releases, servers
 
 
 def host_of(server: Server) -> Host:
@@ -73,6 +73,7 @@ def settings_of(app: App) -> AppSettings:
         build_memory_mb=app.build_memory_mb,
         build_cpu_seconds=app.build_cpu_seconds,
         build_timeout=app.build_timeout,
+        deploy_key=deploy_keys.private(app),
     )
 
 

@@ -260,6 +260,12 @@ def test_add_an_app(story):
     expect(page.locator("#releases-table")).to_be_hidden()
     app = story.cli.json("app", "list")[0]
     assert app["name"] == APP and app["url"] == story.app_url
+    # its deploy key's public half, to paste into the git host; never the private one
+    key = story.cli.ok("app", "deploy-key", APP).strip()
+    expect(page.locator("#deploy-key")).to_have_value(key)
+    expect(page.locator("#deploy-key")).to_have_attribute("readonly", "")
+    expect(page.get_by_text("read-only deploy key on your git host")).to_be_visible()
+    assert "PRIVATE KEY" not in page.content()
     assert app["env_keys"] == ["GREETING"]
     # the observer works: the form went out over the websocket with the value in it
     assert any(SECRET in f for f in story.sent), "the save frame was not observed"

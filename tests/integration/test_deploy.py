@@ -184,6 +184,7 @@ def test_code_change_deploys_to_the_other_colour(story):
     result = story.deploy()
     assert result.returncode == 0, result.stderr
     assert "start green" in result.stdout
+    assert "frontend changed (or not bundled before): bundling" in result.stdout  # a new heading
     assert story.version() == "v2" and story.page_version() == "v2"
     # the old colour stays up as a warm standby
     assert "RUNNING" in story.supervisor("status", "rxpanel-demo-blue")
@@ -523,6 +524,22 @@ def test_shell_metacharacters_in_env_values_arrive_literally(story, cli):
     assert story.deploy().returncode == 0
     assert get(f"{story.url}/api/greeting").json()["greeting"] == value
     assert not Path("/tmp/pwn").exists()
+
+
+def test_a_python_only_change_reuses_the_frontend_bundle(story):
+    app_py = story.repo.path / "sampleapp" / "sampleapp.py"
+    app_py.write_text(
+        app_py.read_text().replace(
+            'os.environ.get("GREETING", "")', 'os.environ.get("GREETING", "") + " (python only)"'
+        )
+    )
+    story.repo.commit("a Python-only change: the compiled frontend is the same")
+    result = story.deploy()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "frontend unchanged: reused the bundle of build" in result.stdout
+    assert "the bundler did not run" in result.stdout
+    assert get(f"{story.url}/api/greeting").json()["greeting"].endswith(" (python only)")
+    assert story.page_version() == story.version()  # the reused frontend is served
 
 
 def test_retention_keeps_n_good_releases(story, cli):

@@ -11,6 +11,10 @@ CACHES = (settings.get, db.engine, secrets._fernet)
 
 @pytest.fixture
 def home(tmp_path, monkeypatch):
+    """The panel's home, in the test's temp dir (not the temp dir itself: a test's
+    repositories there are local sources, which may not be inside the home)."""
+    tmp_path = tmp_path / "home"
+    tmp_path.mkdir()
     monkeypatch.setenv("RXPANEL_HOME", str(tmp_path))
     monkeypatch.delenv("RXPANEL_DB_URL", raising=False)
     monkeypatch.delenv("RXPANEL_SECRET_KEY", raising=False)

@@ -24,7 +24,11 @@ def shop(home, tmp_path):
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     servers.add(servers.ServerInput(name="s1", host="127.0.0.1"), key.read_text())
     servers.add(servers.ServerInput(name="s2", host="127.0.0.2"), key.read_text())
-    return apps.add(apps.AppInput(name="shop", server="s1", source="/src", url="http://shop.x"))
+    return apps.add(
+        apps.AppInput(
+            name="shop", server="s1", source="https://git.example/src.git", url="http://shop.x"
+        )
+    )
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from rxpanel.deploy import build
+from rxpanel.deploy import build, local
 from rxpanel.deploy.build_reason import failure_reason
 
 
@@ -22,7 +22,7 @@ def test_the_panels_own_settings_do_not_reach_the_apps_build(monkeypatch):
         "HOME": "/root",
     }.items():
         monkeypatch.setenv(name, value)
-    env = build._clean_env()
+    env = local.clean_env()
     assert not [k for k in env if k.startswith(("REFLEX_", "__REFLEX_", "RXPANEL_"))]
     assert "VIRTUAL_ENV" not in env
     assert env["HOME"] == "/root"  # the rest of the environment stays

@@ -22,7 +22,7 @@ def shop(home, tmp_path):
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     servers.add(servers.ServerInput(name="s1", host="127.0.0.1"), key.read_text())
     return apps.add(
-        apps.AppInput(name="shop", server="s1", source="/srv/src", url="http://127.0.0.1:9000")
+        apps.AppInput(name="shop", server="s1", source="https://git.example/shop.git", url="http://127.0.0.1:9000")
     )
 
 

@@ -41,7 +41,11 @@ def app(home, tmp_path):
     servers.add(servers.ServerInput(name="s1", host="127.0.0.1"), key.read_text())
     app = apps.add(
         apps.AppInput(
-            name="demo", server="s1", source="/src", url="http://a.example", failure_threshold=2
+            name="demo",
+            server="s1",
+            source="https://git.example/src.git",
+            url="http://a.example",
+            failure_threshold=2,
         )
     )
     for rid, status in (("20260101T000000-aaaaaa", "good"), ("20260102T000000-bbbbbb", "ready")):

@@ -51,9 +51,7 @@ def world(home, tmp_path):
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     servers.add(servers.ServerInput(name="s1", host="127.0.0.1"), key.read_text())
     app = apps.add(apps.AppInput(name="demo", server="s1", source=str(repo), url="http://a.x"))
-    releases.create(
-        id=RID, app_id=app.id, commit=c2, build_key="k", req_hash="h", env_enc="x"
-    )
+    releases.create(id=RID, app_id=app.id, commit=c2, build_key="k", req_hash="h", env_enc="x")
     apps.set_live(app.id, RID, "blue")
     return app, repo, (c1, c2, c3)
 
@@ -67,10 +65,16 @@ def push(sha: str, delivery: str):
 def test_compare_in_the_workspace(world):
     app, repo, (c1, c2, c3) = world
     older = ancestry.compare("demo", str(repo), c1, c2)
-    assert older == ancestry.Verdict(True, f"{c1[:12]} is older than the live release's commit {c2[:12]}")
+    assert older == ancestry.Verdict(
+        True, f"{c1[:12]} is older than the live release's commit {c2[:12]}"
+    )
     assert ancestry.compare("demo", str(repo), c2, c2).older is True
     assert ancestry.compare("demo", str(repo), c3, c2).older is False  # unknown to it: newer
-    assert ancestry.compare("demo", "/a/dir", c1, c2).older is False  # no history to ask
+    plain = repo.parent / "plain"
+    plain.mkdir()
+    assert ancestry.compare("demo", str(plain), c1, c2).older is False  # no history to ask
+    refused = ancestry.compare("demo", "/a/dir", c1, c2)  # outside the allowed roots
+    assert refused.older is None and "is outside the directories" in refused.detail
 
 
 def test_an_old_push_replayed_with_a_fresh_id_is_recorded_and_not_deployed(world):
@@ -89,8 +93,9 @@ def test_an_old_push_replayed_with_a_fresh_id_is_recorded_and_not_deployed(world
     assert row.detail == answer.body["detail"]
     # the live commit itself is not deployed again either
     same = push(c2, "another-id")
-    assert same.body["status"] == "ignored" and "is the live release's commit already" in (
-        same.body["detail"]
+    assert (
+        same.body["status"] == "ignored"
+        and "is the live release's commit already" in (same.body["detail"])
     )
     # a newer commit deploys
     newer = push(c3, "new")

@@ -26,8 +26,16 @@ def fleet(home, key_text):
     """`shop` on web1 (primary) and web2; `solo` on web1 only."""
     for name in ("web1", "web2", "web3"):
         servers.add(servers.ServerInput(name=name, host="127.0.0.1"), key_text)
-    solo = apps.add(apps.AppInput(name="solo", server="web1", source="/x", url="http://s.example"))
-    shop = apps.add(apps.AppInput(name="shop", server="web1", source="/x", url="http://a.example"))
+    solo = apps.add(
+        apps.AppInput(
+            name="solo", server="web1", source="https://git.example/x.git", url="http://s.example"
+        )
+    )
+    shop = apps.add(
+        apps.AppInput(
+            name="shop", server="web1", source="https://git.example/x.git", url="http://a.example"
+        )
+    )
     apps.add_server("shop", "web2")
     return shop, solo
 
@@ -110,7 +118,13 @@ def test_a_deployed_app_stays_on_its_server(fleet):
     apps.set_live(shop.id, rel.id, "blue")
     with pytest.raises(Conflict, match="cannot move"):
         apps.update(
-            "shop", apps.AppInput(name="shop", server="web3", source="/x", url="http://a.example")
+            "shop",
+            apps.AppInput(
+                name="shop",
+                server="web3",
+                source="https://git.example/x.git",
+                url="http://a.example",
+            ),
         )
     assert apps.primary_server(shop).name == "web1"
 
@@ -125,20 +139,42 @@ def test_a_url_belongs_to_one_app_on_every_server(fleet):
     """Not only on the servers they share: shop runs on web1 and web2, copy on web3."""
     for spelling in ("http://a.example", "HTTP://A.Example:80/", "http://a.example."):
         with pytest.raises(Conflict, match=TAKEN):
-            apps.add(apps.AppInput(name="copy", server="web3", source="/x", url=spelling))
+            apps.add(
+                apps.AppInput(
+                    name="copy", server="web3", source="https://git.example/x.git", url=spelling
+                )
+            )
     assert "copy" not in [a.name for a in apps.list_all()]
     # the https site of the same name also answers port 80 (its redirect)
     with pytest.raises(Conflict, match=r"its nginx site answers a.example on port 80 too"):
-        apps.add(apps.AppInput(name="copy", server="web3", source="/x", url="https://a.example"))
+        apps.add(
+            apps.AppInput(
+                name="copy",
+                server="web3",
+                source="https://git.example/x.git",
+                url="https://a.example",
+            )
+        )
     # another port of the same name is another site
     other = apps.add(
-        apps.AppInput(name="copy", server="web3", source="/x", url="http://a.example:8080")
+        apps.AppInput(
+            name="copy",
+            server="web3",
+            source="https://git.example/x.git",
+            url="http://a.example:8080",
+        )
     )
     assert other.url == "http://a.example:8080"
     # taking the URL over by an update is refused as well, and changes nothing
     with pytest.raises(Conflict, match=TAKEN):
         apps.update(
-            "solo", apps.AppInput(name="solo", server="web1", source="/x", url="http://a.example")
+            "solo",
+            apps.AppInput(
+                name="solo",
+                server="web1",
+                source="https://git.example/x.git",
+                url="http://a.example",
+            ),
         )
     assert apps.get("solo").url == "http://s.example"
 
@@ -150,7 +186,14 @@ def test_an_old_row_is_compared_normalised(fleet):
         row.url = "http://A.example:80"
         s.add(row)
     with pytest.raises(Conflict, match="app 'shop' already uses http://a.example"):
-        apps.add(apps.AppInput(name="copy", server="web3", source="/x", url="http://a.example/"))
+        apps.add(
+            apps.AppInput(
+                name="copy",
+                server="web3",
+                source="https://git.example/x.git",
+                url="http://a.example/",
+            )
+        )
 
 
 def test_a_fleet_app_shows_on_each_of_its_servers(fleet):
@@ -182,7 +225,7 @@ def test_deleting_an_app_frees_its_servers(fleet):
 
 def test_a_fleet_is_added_all_or_nothing(fleet):
     def add(*further: str, url: str = "http://n.example"):
-        data = apps.AppInput(name="new", server="web3", source="/x", url=url)
+        data = apps.AppInput(name="new", server="web3", source="https://git.example/x.git", url=url)
         return apps.add(data, further=further)
 
     with pytest.raises(NotFound, match="no server named 'nope'"):
@@ -219,23 +262,45 @@ def test_an_ip_address_or_catch_all_url_needs_consent(fleet):
         ("http://*.Example.org", r"\*\.example\.org is a catch-all name"),
     ):
         with pytest.raises(validate.ValidationError, match=why):
-            apps.add(apps.AppInput(name="ip", server="web3", source="/x", url=url))
+            apps.add(
+                apps.AppInput(name="ip", server="web3", source="https://git.example/x.git", url=url)
+            )
     assert "ip" not in [a.name for a in apps.list_all()]
     app = apps.add(
-        apps.AppInput(name="ip", server="web3", source="/x", url=IP_URL, allow_ip_url=True)
+        apps.AppInput(
+            name="ip",
+            server="web3",
+            source="https://git.example/x.git",
+            url=IP_URL,
+            allow_ip_url=True,
+        )
     )
     # a change of other settings keeps the URL without asking again
-    apps.update("ip", apps.AppInput(name="ip", server="web3", source="/y", url=IP_URL + ":80/"))
-    assert (apps.get("ip").source, apps.get("ip").url) == ("/y", IP_URL)
+    apps.update(
+        "ip",
+        apps.AppInput(
+            name="ip", server="web3", source="https://git.example/y.git", url=IP_URL + ":80/"
+        ),
+    )
+    assert (apps.get("ip").source, apps.get("ip").url) == ("https://git.example/y.git", IP_URL)
     # a new one asks again
     with pytest.raises(validate.ValidationError, match="is an IP address"):
-        apps.update("ip", apps.AppInput(name="ip", server="web3", source="/y", url=IP_URL + ":81"))
+        apps.update(
+            "ip",
+            apps.AppInput(
+                name="ip", server="web3", source="https://git.example/y.git", url=IP_URL + ":81"
+            ),
+        )
     assert apps.get_by_id(app.id).url == IP_URL
 
 
 def test_a_loopback_url_needs_no_consent(fleet):
     """Only the server itself reaches it: the sandbox's URLs."""
-    app = apps.add(apps.AppInput(name="lo", server="web3", source="/x", url="http://127.0.0.1:9"))
+    app = apps.add(
+        apps.AppInput(
+            name="lo", server="web3", source="https://git.example/x.git", url="http://127.0.0.1:9"
+        )
+    )
     assert app.url == "http://127.0.0.1:9"
 
 
@@ -243,7 +308,9 @@ def test_only_an_admin_may_consent(fleet):
     from rxpanel import actions
     from rxpanel.services import Forbidden
 
-    data = apps.AppInput(name="ip", server="web3", source="/x", url=IP_URL, allow_ip_url=True)
+    data = apps.AppInput(
+        name="ip", server="web3", source="https://git.example/x.git", url=IP_URL, allow_ip_url=True
+    )
     with pytest.raises(Forbidden, match="needs the admin role"):
         actions.add_app(data, actions.Actor.user("dee", "deployer"))
     assert "ip" not in [a.name for a in apps.list_all()]

@@ -27,7 +27,7 @@ def app(home, key_text):
         apps.AppInput(
             name="demo",
             server="s1",
-            source="/srv/src",
+            source="https://git.example/src.git",
             url="http://127.0.0.1:9000",
             env={"TOKEN": "very-secret-token"},
         )
@@ -69,15 +69,40 @@ def test_names_and_urls_are_unique(app, key_text):
     with pytest.raises(Conflict):
         servers.add(servers.ServerInput(name="s1", host="10.0.0.1"), key_text)
     with pytest.raises(Conflict, match="already uses"):
-        apps.add(apps.AppInput(name="other", server="s1", source="/x", url="http://127.0.0.1:9000"))
+        apps.add(
+            apps.AppInput(
+                name="other",
+                server="s1",
+                source="https://git.example/x.git",
+                url="http://127.0.0.1:9000",
+            )
+        )
     with pytest.raises(NotFound):
-        apps.add(apps.AppInput(name="other", server="nope", source="/x", url="http://a.example"))
+        apps.add(
+            apps.AppInput(
+                name="other",
+                server="nope",
+                source="https://git.example/x.git",
+                url="http://a.example",
+            )
+        )
     with pytest.raises(ValidationError):
-        apps.add(apps.AppInput(name="Bad Name", server="s1", source="/x", url="http://a.example"))
+        apps.add(
+            apps.AppInput(
+                name="Bad Name",
+                server="s1",
+                source="https://git.example/x.git",
+                url="http://a.example",
+            )
+        )
 
 
 def test_ports_are_assigned_in_unused_pairs(app):
-    second = apps.add(apps.AppInput(name="two", server="s1", source="/x", url="http://b.example"))
+    second = apps.add(
+        apps.AppInput(
+            name="two", server="s1", source="https://git.example/x.git", url="http://b.example"
+        )
+    )
     assert apps.placements(app.id)[0].ports == {"blue": 8100, "green": 8101}
     assert apps.placements(second.id)[0].ports == {"blue": 8102, "green": 8103}
 

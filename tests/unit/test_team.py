@@ -108,7 +108,14 @@ def api(team, tmp_path):
     key = tmp_path / "k"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     servers.add(servers.ServerInput(name="s1", host="127.0.0.1"), key.read_text())
-    apps.add(apps.AppInput(name="shop", server="s1", source="/src", url="http://shop.example"))
+    apps.add(
+        apps.AppInput(
+            name="shop",
+            server="s1",
+            source="https://git.example/src.git",
+            url="http://shop.example",
+        )
+    )
     client = TestClient(app)
     client.tokens = {
         role: tokens.issue(

@@ -331,48 +331,7 @@ def test_release_id_refuses(value):
     refused(validate.release_id, value, match="is not a release id")
 
 
-# --------------------------------------------------------------------------- sources and URLs
-
-
-@pytest.mark.parametrize(
-    ("value", "clean"),
-    [
-        ("/home/me/apps/demo", "/home/me/apps/demo"),
-        ("/home/me/apps/demo/", "/home/me/apps/demo"),
-        ("git@github.com:org/repo.git", "git@github.com:org/repo.git"),
-        ("https://github.com/org/repo.git", "https://github.com/org/repo.git"),
-        ("http://git.local:3000/org/repo", "http://git.local:3000/org/repo"),
-        ("ssh://git@github.com/org/repo.git", "ssh://git@github.com/org/repo.git"),
-        ("ssh://git@host:2222/~me/repo", "ssh://git@host:2222/~me/repo"),
-        ("git://host/repo", "git://host/repo"),
-        ("file:///srv/git/repo.git", "file:///srv/git/repo.git"),
-    ],
-)
-def test_source_accepts(value, clean):
-    assert validate.source(value) == clean
-
-
-@pytest.mark.parametrize(
-    ("value", "message"),
-    [
-        ("", "must be an absolute directory path or a git URL"),
-        ("apps/demo", "must be an absolute directory path or a git URL"),
-        ("https://user:secret@github.com/org/repo", "must not hold a password"),
-        ("https://x-access-token:ghp_abc@github.com/o/r", "must not hold a password"),
-        ("ftp://host/repo", "must be an absolute directory path or a git URL"),
-        ("ext::sh -c touch% /tmp/pwned", "must be an absolute directory path or a git URL"),
-        ("-oProxyCommand=x@host:repo", "must be an absolute directory path or a git URL"),
-        ("--upload-pack=touch /tmp/x", "must be an absolute directory path or a git URL"),
-        ("https://github.com/org/repo name", "holds characters a git URL cannot"),
-        ("https://github.com/org/repo;id", "holds characters a git URL cannot"),
-        ("https://github.com/$(id)", "holds characters a git URL cannot"),
-        ("https://github.com/org/repo\nx", "control characters"),
-        ("/srv/../etc", "must not contain"),
-        ("/srv/a b", "must be an absolute path"),
-    ],
-)
-def test_source_refuses(value, message):
-    refused(validate.source, value, match=message)
+# ------------------------------------------------------------ URLs (sources: test_sources.py)
 
 
 @pytest.mark.parametrize(

@@ -126,7 +126,11 @@ def app(home, tmp_path):
     key = tmp_path / "k"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     servers.add(servers.ServerInput(name="s1", host="127.0.0.1"), key.read_text())
-    app = apps.add(apps.AppInput(name="demo", server="s1", source="/src", url="http://a.example"))
+    app = apps.add(
+        apps.AppInput(
+            name="demo", server="s1", source="https://git.example/src.git", url="http://a.example"
+        )
+    )
     return app
 
 
@@ -251,7 +255,9 @@ def test_a_generic_delivery_signs_its_timestamp():
     with pytest.raises(Rejected, match="bad signature"):
         verify("generic", body_only, body, SECRET, now=now)
     bare = {k: v for k, v in h.items() if k != "x-rxpanel-timestamp"}
-    with pytest.raises(Rejected, match=r"missing X-Rxpanel-Timestamp: .* signs `<timestamp>.<body>`"):
+    with pytest.raises(
+        Rejected, match=r"missing X-Rxpanel-Timestamp: .* signs `<timestamp>.<body>`"
+    ):
         verify("generic", bare, body, SECRET, now=now)
     with pytest.raises(Rejected, match="whole seconds"):
         verify("generic", {**h, "x-rxpanel-timestamp": "soon"}, body, SECRET, now=now)

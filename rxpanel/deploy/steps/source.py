@@ -17,7 +17,9 @@ def checkout(run: Run) -> None:
     app, log = run.app, run.log
     with log.step("checkout"), local.cancelled_by(log.cancel):
         try:
-            source = run.builder.checkout(app.name, app.source, app.branch, run.plan.ref, log.output)
+            source = run.builder.checkout(
+                app.name, app.source, app.branch, run.plan.ref, log.output, app.deploy_key
+            )
         except local_build.BuildError as e:
             raise DeployFailed(str(e)) from None
         run.journal.commit_resolved(source.commit)

@@ -148,14 +148,14 @@ UI_CASES = [
         "app",
         "source",
         "$(touch /tmp/pwn)",
-        r"^source .* must be an absolute directory path or a git URL",
+        r"^source .* must be a git URL \(https://, ssh:// or git@host:path\) or a local",
     ),
     UiCase(
         "app-source-upload-pack",
         "app",
         "source",
         "--upload-pack=touch /tmp/pwn",
-        r"^source .* must be an absolute directory path or a git URL",
+        r"^source .* must be a git URL \(https://, ssh:// or git@host:path\) or a local",
     ),
     UiCase(
         "app-source-url-with-password",

@@ -90,7 +90,7 @@ class FakeBuilder:
         self.tmp, self.fail, self.exports = tmp, fail, 0
         self.backend_files: dict[str, str] = {}  # more files in backend.zip (alembic/...)
 
-    def checkout(self, app, source, branch, ref, log):
+    def checkout(self, app, source, branch, ref, log, deploy_key=""):
         log(f"checked out {branch}")
         return build.Source(path=self.tmp, commit=COMMIT, requirements=b"reflex==0.8.0\n")
 

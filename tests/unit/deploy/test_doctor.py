@@ -20,7 +20,7 @@ from tests.unit.deploy.fakes import FakeBuilder, Fleet, MemoryJournal
 class Resolved010(FakeBuilder):
     """The fake build, its requirements resolved to Reflex 0.10.1 alone."""
 
-    def checkout(self, app, source, branch, ref, log):
+    def checkout(self, app, source, branch, ref, log, deploy_key=""):
         found = super().checkout(app, source, branch, ref, log)
         found.requirements, found.reflex = b"reflex==0.10.1\n", Version("0.10.1")
         return found

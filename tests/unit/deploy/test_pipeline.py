@@ -419,7 +419,7 @@ def test_cancelling_stops_between_steps_and_unlocks(tmp_path):
 
 
 class SqliteApp(FakeBuilder):
-    def checkout(self, app, source, branch, ref, log):
+    def checkout(self, app, source, branch, ref, log, deploy_key=""):
         found = super().checkout(app, source, branch, ref, log)
         return build.Source(found.path, found.commit, found.requirements, ("reflex.db",))
 

@@ -29,7 +29,7 @@ def app(home, tmp_path):
         apps.AppInput(
             name="demo",
             server="s1",
-            source="/srv/src",
+            source="https://git.example/src.git",
             url="http://127.0.0.1:9000",
             env={"TOKEN": "very-secret-token"},
         )
@@ -81,14 +81,23 @@ def test_declared_shared_paths_are_validated_stored_and_planned(app):
     apps.update(
         "demo",
         apps.AppInput(
-            name="demo", server="s1", source="/srv/src", url="http://127.0.0.1:9000", **changed
+            name="demo",
+            server="s1",
+            source="https://git.example/src.git",
+            url="http://127.0.0.1:9000",
+            **changed,
         ),
     )
     assert apps.public(apps.get("demo"))["shared_paths"] == "notes.db media/"
     deployments.trigger(app.id, trigger="cli", by="me")
     assert plans.plan_of(deployments.claim(app.id)).app.shared_paths == ("notes.db", "media/")
     # the panel's form, which does not show them, keeps them
-    form = {"name": "demo", "server": "s1", "source": "/srv/src", "url": "http://127.0.0.1:9000"}
+    form = {
+        "name": "demo",
+        "server": "s1",
+        "source": "https://git.example/src.git",
+        "url": "http://127.0.0.1:9000",
+    }
     apps.update("demo", apps.AppInput(**form, **current))
     assert apps.get("demo").shared_paths == "notes.db media/"
     with pytest.raises(ValidationError, match="shared path '../x.db'"):
@@ -97,7 +106,7 @@ def test_declared_shared_paths_are_validated_stored_and_planned(app):
             apps.AppInput(
                 name="demo",
                 server="s1",
-                source="/srv/src",
+                source="https://git.example/src.git",
                 url="http://127.0.0.1:9000",
                 **{**changed, "shared_paths": "../x.db"},
             ),
@@ -252,7 +261,12 @@ def test_a_server_database_gets_no_snapshot_and_says_so_once(app, fleet, monkeyp
 
     current = {k: v for k, v in apps.public(app).items() if k in apps.SETTINGS}
     shared = {**current, "shared_paths": "reflex.db"}  # a SQLite file it would snapshot
-    site = {"name": "demo", "server": "s1", "source": "/srv/src", "url": "http://127.0.0.1:9000"}
+    site = {
+        "name": "demo",
+        "server": "s1",
+        "source": "https://git.example/src.git",
+        "url": "http://127.0.0.1:9000",
+    }
     apps.update("demo", apps.AppInput(**site, **shared))
     use_builder(monkeypatch, fleet, tmp_path, MIGRATIONS)
     url = "postgresql+psycopg://shop:hunter2@db.internal:5432/shop"
