@@ -114,3 +114,10 @@ def test_app_list_on_an_empty_home_needs_no_alembic_the_second_time(tmp_path, mo
     assert first["codes"] == second["codes"] == [0]
     assert "alembic" in first["modules"]  # a new database: migrated
     assert [m for m in (*NEVER, "alembic") if m in second["modules"]] == []
+
+
+def test_every_use_case_of_actions_is_found_on_first_use():
+    from rxpanel import actions
+
+    assert sorted(actions._FROM) == sorted(actions.__all__)  # a new one goes in both
+    assert all(callable(getattr(actions, name)) for name in actions.__all__)
