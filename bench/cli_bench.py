@@ -66,7 +66,7 @@ db.upgrade()
 key = Path(sys.argv[1]) / "bench-key"
 subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
 servers.add(servers.ServerInput(name="s1", host="127.0.0.1"), key.read_text())
-app = apps.add(apps.AppInput(name="shop", server="s1", source="/src", url="http://shop.x"))
+app = apps.add(apps.AppInput(name="shop", server="s1", source="https://git.example/shop.git", url="http://shop.x"))
 for rid, status, hours in (("20260101T000001-aaaa", "good", 2), ("20260101T000002-bbbb", "new", 1)):
     releases.create(id=rid, app_id=app.id, commit="c" * 40, build_key=rid, req_hash="",
                     env_enc="", status=status, live_at=utcnow() - timedelta(hours=hours))
