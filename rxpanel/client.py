@@ -8,10 +8,6 @@ import sys
 import time
 from datetime import datetime
 
-import httpx
-
-from rxpanel.models import DEPLOY_STATES_FINAL
-
 
 class RemoteCliError(Exception):
     pass
@@ -28,6 +24,8 @@ class Panel:
             raise RemoteCliError("RXPANEL_URL must be the panel's http(s) address")
         if not token:
             raise RemoteCliError("RXPANEL_URL is set but RXPANEL_TOKEN is not: issue a token first")
+        import httpx  # remote mode only: every local command starts without it
+
         self.client = httpx.Client(
             base_url=url.rstrip("/") + "/api/v1",
             timeout=30,
@@ -35,6 +33,8 @@ class Panel:
         )
 
     def call(self, method: str, path: str, **kw):
+        import httpx
+
         try:
             response = self.client.request(method, path, **kw)
         except httpx.HTTPError as e:
@@ -49,6 +49,8 @@ class Panel:
 
     def follow(self, dep_id: int, printer) -> dict:
         """Print a deployment's log as it grows; the final deployment row."""
+        from rxpanel.models import DEPLOY_STATES_FINAL  # sqlmodel: not for `configured()`
+
         after = 0
         while True:
             data = self.call("GET", f"/deployments/{dep_id}", params={"after": after})

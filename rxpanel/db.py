@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -78,6 +80,8 @@ def upgrade() -> None:
 
     Several processes may start at once (panel workers, the CLI): one migrates
     under a lock while the others wait, then find the schema current."""
+    if _at_known_heads():  # the common case, without importing alembic (0.2 s of a CLI run)
+        return
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
@@ -88,13 +92,47 @@ def upgrade() -> None:
         with engine().connect() as conn:
             return set(MigrationContext.configure(conn).get_current_heads())
 
-    if current() == heads:
-        return
-    with _migration_lock():
-        if current() != heads:
-            from alembic import command
+    if current() != heads:
+        with _migration_lock():
+            if current() != heads:
+                from alembic import command
 
-            command.upgrade(cfg, "head")
+                command.upgrade(cfg, "head")
+    _remember_heads(heads)
+
+
+def _heads_file() -> Path:
+    return settings.get().home / "schema-heads.json"
+
+
+def _migrations_digest() -> str:
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "alembic" / "versions").glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _remember_heads(heads: set[str]) -> None:
+    """What alembic found the heads of these migration files to be, kept so that the
+    next process can tell the schema is current with one query (a cache: alembic
+    stays the authority, and any change to a migration file makes it ask again)."""
+    try:
+        known = {"migrations": _migrations_digest(), "heads": sorted(heads)}
+        _heads_file().write_text(json.dumps(known))
+    except OSError:
+        pass  # a read-only home: every run asks alembic, as before
+
+
+def _at_known_heads() -> bool:
+    try:
+        known = json.loads(_heads_file().read_text())
+        if known["migrations"] != _migrations_digest():
+            return False
+        with engine().connect() as conn:
+            rows = conn.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+    except Exception:  # noqa: BLE001 - no cache, no table yet, ...: alembic decides
+        return False
+    return {r[0] for r in rows} == set(known["heads"])
 
 
 @contextmanager

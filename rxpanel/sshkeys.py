@@ -7,15 +7,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+from typing import TYPE_CHECKING
 
-import paramiko
-
-KEY_CLASSES = (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey)
+if TYPE_CHECKING:
+    import paramiko
 
 
 def load_private_key(text: str) -> paramiko.PKey:
     """Parse an unencrypted OpenSSH/PEM private key, or raise ValueError."""
-    for cls in KEY_CLASSES:
+    import paramiko  # here: importing this module (services, the CLI) stays light
+
+    for cls in (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey):
         try:
             return cls.from_private_key(io.StringIO(text))
         except paramiko.PasswordRequiredException:

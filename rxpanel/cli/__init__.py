@@ -2,7 +2,11 @@
 
 On the panel host it works on the local database; with RXPANEL_URL and
 RXPANEL_TOKEN set, the commands marked remote talk to a panel's HTTP API.
-Every error is one line on stderr and a non-zero exit, never a traceback."""
+Every error is one line on stderr and a non-zero exit, never a traceback.
+
+It starts fast: building the parser imports the command modules, and they import
+only argparse-level things at the top; each command imports what it uses when it
+runs (tests/unit/test_cli_imports.py keeps it so)."""
 
 from __future__ import annotations
 
@@ -40,33 +44,41 @@ def run(args) -> int:
     return args.func(args)
 
 
+# The errors that are one line, not a traceback, by the module that defines them. The
+# heavy ones (fabric, cryptography) are looked up only when that module was imported:
+# an error of a module that was never imported cannot have been raised.
+ONE_LINE_ERRORS = (
+    ("rxpanel.cli.common", "CliError"),
+    ("rxpanel.errors", "Refused"),
+    ("rxpanel.deploy.remote", "RemoteError"),
+    ("rxpanel.sandbox.model", "SandboxError"),
+    ("rxpanel.secrets", "SecretError"),
+    ("rxpanel.settings", "SettingsError"),
+    ("rxpanel.client", "RemoteCliError"),
+)
+
+
+def _one_line(e: Exception) -> bool:
+    return any(
+        module in sys.modules and isinstance(e, getattr(sys.modules[module], name))
+        for module, name in ONE_LINE_ERRORS
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
-    from rxpanel.client import RemoteCliError
-    from rxpanel.deploy.remote import RemoteError
-    from rxpanel.errors import Invalid, Refused
-    from rxpanel.sandbox import SandboxError
-    from rxpanel.secrets import SecretError
-    from rxpanel.settings import SettingsError
+    from rxpanel.errors import Invalid
 
     try:
         return run(build_parser().parse_args(argv))
-    except (
-        CliError,
-        Refused,
-        RemoteError,
-        SandboxError,
-        SecretError,
-        SettingsError,
-        RemoteCliError,
-    ) as e:
-        print(f"rxpanel: {e}", file=sys.stderr)
-        # refused input exits 2; a failure (or a refusal by the panel's state) exits 1
-        return EXIT_USAGE if isinstance(e, CliError | Invalid) else EXIT_FAILED
     except KeyboardInterrupt:
         print("rxpanel: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # the reader went away (`| head`): nothing more to say
-        return 0
     except Exception as e:  # noqa: BLE001 - one clear line, not a traceback
+        if _one_line(e):
+            print(f"rxpanel: {e}", file=sys.stderr)
+            # refused input exits 2; a failure (or a refusal by the panel's state) exits 1
+            return EXIT_USAGE if isinstance(e, CliError | Invalid) else EXIT_FAILED
+        if isinstance(e, BrokenPipeError):  # the reader went away (`| head`): nothing more to say
+            return 0
         print(f"rxpanel: unexpected error: {e.__class__.__name__}: {e}", file=sys.stderr)
         return EXIT_FAILED

@@ -8,12 +8,12 @@ import sys
 
 from rxpanel import sources, validate
 from rxpanel.cli.common import CliError, actor, print_json, record, remote, sub, table
-from rxpanel.services.apps import CLI_SETTINGS as SETTINGS
 
 
 def add(a) -> int:
     from rxpanel import actions
     from rxpanel.services import apps
+    from rxpanel.services.apps import CLI_SETTINGS as SETTINGS
 
     env = dict(validate.env_pair(e) for e in a.env or [])
     settings = {k: getattr(a, k) for k in SETTINGS if getattr(a, k) is not None}
@@ -40,6 +40,7 @@ def add(a) -> int:
 def update(a) -> int:
     from rxpanel import actions
     from rxpanel.services import app_records, apps
+    from rxpanel.services.apps import CLI_SETTINGS as SETTINGS
 
     for name in a.add_server or []:
         apps.add_server(a.name, validate.slug(name, "server name"))

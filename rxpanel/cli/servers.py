@@ -17,24 +17,16 @@ from rxpanel.cli.common import (
     sub,
     table,
 )
-from rxpanel.services.servers import DEFAULTS
-from rxpanel.services.servers import FIELDS as SERVER_FIELDS
 
 
 def add(a) -> int:
     from rxpanel.services import servers
 
+    # a flag not given is None: the server's default (services.servers.DEFAULTS, read
+    # from the model, which the parser does not import so that --help starts fast)
+    given = {k: getattr(a, k) for k in ("port", *PATHS) if getattr(a, k) is not None}
     data = servers.ServerInput(
-        name=a.name,
-        host=a.host,
-        port=a.port,
-        user=a.user or getpass.getuser(),
-        sudo=a.sudo,
-        deploy_root=a.deploy_root,
-        nginx_conf_dir=a.nginx_conf_dir,
-        nginx_cmd=a.nginx_cmd,
-        supervisor_conf_dir=a.supervisor_conf_dir,
-        supervisorctl_cmd=a.supervisorctl_cmd,
+        name=a.name, host=a.host, user=a.user or getpass.getuser(), sudo=a.sudo, **given
     )
     data.cleaned()  # refuse bad input before looking for the key
     server = servers.add(data, servers.read_key_file(a.key or _default_key()))
@@ -46,15 +38,16 @@ def add(a) -> int:
     return 0
 
 
-FIELDS = ("host", "port", *SERVER_FIELDS)
+PATHS = ("deploy_root", "nginx_conf_dir", "nginx_cmd", "supervisor_conf_dir", "supervisorctl_cmd")
 
 
 def update(a) -> int:
     from rxpanel.services import servers
 
+    fields = ("host", "port", *servers.FIELDS)
     current = servers.public(servers.get(a.name))
-    changed = {k: getattr(a, k) for k in FIELDS if getattr(a, k) is not None}
-    data = servers.ServerInput(name=a.name, **{**{k: current[k] for k in FIELDS}, **changed})
+    changed = {k: getattr(a, k) for k in fields if getattr(a, k) is not None}
+    data = servers.ServerInput(name=a.name, **{**{k: current[k] for k in fields}, **changed})
     data.cleaned()
     key = servers.read_key_file(a.key) if a.key else None
     servers.update(a.name, data, key)
@@ -143,15 +136,12 @@ def register(commands) -> None:
     s = server.add_parser("add", help="store a server (does not connect)")
     s.add_argument("name")
     s.add_argument("--host", required=True)
-    s.add_argument("--port", default=DEFAULTS["port"])
+    s.add_argument("--port")
     s.add_argument("--user")
     s.add_argument("--key", help="private key file (stored encrypted; not needed afterwards)")
     s.add_argument("--sudo", action=argparse.BooleanOptionalAction, default=False)
-    s.add_argument("--deploy-root", default=DEFAULTS["deploy_root"])
-    s.add_argument("--nginx-conf-dir", default=DEFAULTS["nginx_conf_dir"])
-    s.add_argument("--nginx-cmd", default=DEFAULTS["nginx_cmd"])
-    s.add_argument("--supervisor-conf-dir", default=DEFAULTS["supervisor_conf_dir"])
-    s.add_argument("--supervisorctl-cmd", default=DEFAULTS["supervisorctl_cmd"])
+    for flag in ("--" + name.replace("_", "-") for name in PATHS):
+        s.add_argument(flag)
     s.set_defaults(func=add)
     s = server.add_parser("update", help="change a server's login, paths or commands")
     s.add_argument("name")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -151,3 +153,25 @@ def test_the_migrated_schema_is_the_models(home):
     """What the revisions build is what the models describe: nothing for autogenerate."""
     with db.engine().connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), SQLModel.metadata) == []
+
+
+def test_a_current_schema_is_told_by_one_query_and_alembic_stays_the_authority(home, monkeypatch):
+    # `home`'s upgrade asked alembic and remembered the heads of these migration files
+    assert db._at_known_heads()
+    heads = set(ScriptDirectory.from_config(db.alembic_config()).get_heads())
+    assert set(json.loads((home / "schema-heads.json").read_text())["heads"]) == heads
+    (head,) = heads  # one head, as every merge keeps it
+    with db.engine().begin() as conn:  # a database behind: not current
+        conn.execute(text("update alembic_version set version_num = :v"), {"v": FIRST})
+    assert not db._at_known_heads()
+    with db.engine().begin() as conn:
+        conn.execute(text("update alembic_version set version_num = :v"), {"v": head})
+    assert db._at_known_heads()
+    # another set of migration files (a new one, an edited one): alembic decides again
+    monkeypatch.setattr(db, "_migrations_digest", lambda: "other files")
+    assert not db._at_known_heads()
+    (home / "schema-heads.json").write_text("{not json")
+    monkeypatch.undo()
+    assert not db._at_known_heads()
+    db.upgrade()  # asks alembic, finds the schema current, remembers again
+    assert db._at_known_heads()
