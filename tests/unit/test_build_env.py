@@ -21,7 +21,7 @@ def shop(home, tmp_path):
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     servers.add(servers.ServerInput(name="s1", host="127.0.0.1"), key.read_text())
     return apps.add(
-        apps.AppInput(name="shop", server="s1", source="/srv/src", url="http://127.0.0.1:9000")
+        apps.AppInput(name="shop", server="s1", source="https://git.example/shop.git", url="http://127.0.0.1:9000")
     )
 
 
@@ -83,6 +83,6 @@ def test_remark_keeps_only_set_non_reflex_keys():
 
 def test_an_env_replaced_by_the_edit_form_drops_the_marks_of_removed_keys(shop):
     apps.set_env("shop", {"A": "1", "B": "2"}, build=["A", "B"])
-    form = {"name": "shop", "server": "s1", "source": "/srv/src", "url": "http://127.0.0.1:9000"}
+    form = {"name": "shop", "server": "s1", "source": "https://git.example/shop.git", "url": "http://127.0.0.1:9000"}
     apps.update("shop", apps.AppInput(**form), env={"B": "3"})
     assert apps.get("shop").build_env_keys == "B"
