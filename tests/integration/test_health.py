@@ -90,7 +90,7 @@ def hcli(tmp_path_factory, target) -> Cli:
         "--server",
         "s1",
         "--source",
-        "/srv/none",
+        "https://git.example/none.git",
         "--url",
         f"http://127.0.0.1:{target.port}",
         "--check-interval",

@@ -118,8 +118,9 @@ def test_a_source_outside_the_roots_is_refused_at_add_and_at_build(sandbox, tmp_
     cli.env["RXPANEL_SOURCE_ROOTS"] = str(narrow)
     result = cli("deploy", "narrowed")
     assert result.returncode == 1
+    # (the quoted value at the start is shortened when the path is long: not compared)
     why = (
-        f"source '{src}': {src} is outside the directories local sources may come from "
+        f"{src} is outside the directories local sources may come from "
         f"(RXPANEL_SOURCE_ROOTS={narrow}); an admin allows a directory with "
         "RXPANEL_SOURCE_ROOTS=/path"
     )

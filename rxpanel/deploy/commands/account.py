@@ -28,7 +28,10 @@ def ensure_user(app: AppLayout) -> str:
     if not app.host.isolated:
         return "true"
     user, mark = app.unix_user, f"{MARK} {app.app}"
+    # one deploy at a time looks for and makes users on this host (two apps, or two
+    # "servers" sharing one /etc/passwd, must not both make it)
     script = (
+        f"exec 9>/etc/.rxpanel-users.lock && flock 9 || exit 1\n"
         f"if ent=$(getent passwd {q(user)}); then "
         f'case "$ent" in *:{q(mark)}:*) ;; *) '
         f"echo {q(f'a Unix user {user} exists on the server that rxpanel did not make: remove it or rename the app')} >&2; "
