@@ -21,6 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from sandbox_server import register  # noqa: E402
+
 from tests.conftest import AppRepo  # noqa: E402
 
 
@@ -34,7 +36,7 @@ def main() -> int:
     os.environ["RXPANEL_HOME"] = str(work / "home")
     os.environ["REFLEX_TELEMETRY_ENABLED"] = "false"
     from rxpanel import db, sandbox
-    from rxpanel.services import apps, deployments, servers
+    from rxpanel.services import apps, deployments
     from rxpanel.worker import runs as runner
 
     db.upgrade()
@@ -43,20 +45,7 @@ def main() -> int:
         for i in range(args.servers):
             boxes.append(sandbox.up(work / f"box{i}", netns=True))
             box = boxes[-1]
-            servers.add(
-                servers.ServerInput(
-                    name=f"box{i}",
-                    host=box.host,
-                    port=box.ssh_port,
-                    user=box.user,
-                    deploy_root=box.deploy_root,
-                    nginx_conf_dir=box.nginx_conf_dir,
-                    nginx_cmd=box.nginx_cmd,
-                    supervisor_conf_dir=box.supervisor_conf_dir,
-                    supervisorctl_cmd=box.supervisorctl_cmd,
-                ),
-                box.key_path.read_text(),
-            )
+            register(box, f"box{i}")
         repo = AppRepo(work / "repo")
         apps.add(
             apps.AppInput(

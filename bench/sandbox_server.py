@@ -9,7 +9,7 @@ def register(box, name: str) -> None:
     servers.add(
         servers.ServerInput(
             name=name,
-            host="127.0.0.1",
+            host=box.host,  # 127.0.0.1, or its address in a network namespace
             port=box.ssh_port,
             user=box.user,
             deploy_root=box.deploy_root,
