@@ -14,7 +14,6 @@ import argparse
 import os
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -23,7 +22,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import httpx  # noqa: E402
 from corpus import CORPUS, MIRROR, materialise  # noqa: E402
-from sandbox_server import register  # noqa: E402
+from sandbox_server import register, workdir  # noqa: E402
 
 from tests.conftest import free_port  # noqa: E402
 
@@ -48,7 +47,7 @@ def main() -> int:
     opts = args.parse_args()
     chosen = [a for a in CORPUS if not opts.only or a.name in opts.only]
 
-    work = Path(tempfile.mkdtemp(prefix="rxcompat-"))
+    work = workdir("rxcompat-")
     os.environ["RXPANEL_HOME"] = str(work / "home")
     os.environ["REFLEX_TELEMETRY_ENABLED"] = "false"
     from rxpanel import db, sandbox

@@ -19,13 +19,14 @@ import random
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+from sandbox_server import workdir  # noqa: E402
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -45,7 +46,7 @@ def main() -> int:
     opts.add_argument("--loads", type=int, default=5)
     args = opts.parse_args()
 
-    home = Path(tempfile.mkdtemp(prefix="rxdash-"))
+    home = workdir("rxdash-")
     os.environ["RXPANEL_HOME"] = str(home)
     token = seed(args.apps, args.checks)
 

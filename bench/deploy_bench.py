@@ -6,8 +6,13 @@ Measures, for the sample Reflex app from a real git repo:
   cold first deploy       nothing built or installed yet (no build venv, .web, server venv)
   warm code redeploy      a one-line change to a page (the frontend changes), .web and venvs kept
   python-only change      a one-line change to an API route (the compiled frontend is the same)
+  env-only change         one runtime variable changed (rxpanel: no build; naive: its
+                          whole recipe again, which is what a hand-written script does)
   unchanged redeploy      the same commit again (rxpanel only: build cache)
   rollback                to the previous release (rxpanel: the warm standby)
+  through the CLI         python-only change, env-only change and rollback again, as a
+                          user types them (`rxpanel app env`, `rxpanel deploy`, `rxpanel
+                          rollback`), timed end to end from the shell: start-up included
 and, during every redeploy and rollback, a loopback load of --rate requests/s
 spread over /, /ping and /api/version, counting failed requests.
 
@@ -23,8 +28,8 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -33,11 +38,12 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from load import Load  # noqa: E402
 from naive_recipe import NaiveRecipe  # noqa: E402
-from sandbox_server import register  # noqa: E402
+from sandbox_server import register, workdir  # noqa: E402
 
 from tests.conftest import AppRepo, free_port  # noqa: E402
 
 PATHS = ["/", "/ping", "/api/version"]
+RXPANEL = str(Path(sys.executable).with_name("rxpanel"))
 
 
 def main() -> int:
@@ -46,7 +52,7 @@ def main() -> int:
     args.add_argument("--rate", type=float, default=40.0)
     opts = args.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="rxbench-"))
+    work = workdir("rxbench-")
     os.environ["RXPANEL_HOME"] = str(work / "home")
     os.environ["REFLEX_TELEMETRY_ENABLED"] = "false"
     from rxpanel import db, sandbox
@@ -75,6 +81,23 @@ def main() -> int:
             return (dep.finished_at - dep.started_at).total_seconds()
 
         ran: list[int] = []
+
+        def cli(*argv: str) -> float:
+            """One command as a user types it; wall time from the shell, start-up included."""
+            start = time.monotonic()
+            out = subprocess.run([RXPANEL, *argv], capture_output=True, text=True)
+            took = time.monotonic() - start
+            if out.returncode:
+                raise SystemExit(f"rxpanel {' '.join(argv)} failed: {out.stderr.strip()}")
+            return took
+
+        def greeting(url: str) -> str:
+            import httpx
+
+            return httpx.get(f"{url}/api/greeting", timeout=5).json()["greeting"]
+
+        def built(dep_id: int) -> bool:
+            return any(s.name == "build" for s in deployments.steps(dep_id))  # a step journals when it runs
 
         def timed(fn) -> float:
             start = time.monotonic()
@@ -140,6 +163,18 @@ def main() -> int:
             rx("bench-rx")  # roll forward (to the warm standby), untimed
             naive.rollback()
 
+            # one runtime variable: rxpanel restarts on the other colour, builds nothing
+            apps.set_env("bench-rx", {"GREETING": f"hello {n}"})
+            with Load(rx_url, PATHS, opts.rate) as load:
+                record("env-only rxpanel s", rx("bench-rx"))
+            record("env-only steps", {s.name: s.duration for s in deployments.steps(ran[-1])})
+            record("env-only rxpanel load", load.result)
+            record("env-only rxpanel built", built(ran[-1]))
+            record("env-only rxpanel served", greeting(rx_url) == f"hello {n}")
+            with Load(naive_url, PATHS, opts.rate) as load:
+                record("env-only naive s", timed(naive.deploy))
+            record("env-only naive load", load.result)
+
             # the live commit again: rebuild skipped, restarted on the other colour
             with Load(rx_url, PATHS, opts.rate) as load:
                 record("unchanged redeploy rxpanel s", rx("bench-rx"))
@@ -148,8 +183,28 @@ def main() -> int:
                 record("unchanged redeploy naive s", timed(naive.deploy))
             record("unchanged redeploy naive load", load.result)
 
+            # the same changes through the CLI, as a user types them
+            python_only(repo, n + 100)
+            with Load(rx_url, PATHS, opts.rate) as load:
+                record("cli python-only s", cli("deploy", "bench-rx"))
+            record("cli python-only load", load.result)
+            with Load(rx_url, PATHS, opts.rate) as load:
+                took = cli("app", "env", "bench-rx", f"GREETING=cli {n}")
+                took += cli("deploy", "bench-rx")
+                record("cli env-only s", took)
+            record("cli env-only load", load.result)
+            record("cli env-only served", greeting(rx_url) == f"cli {n}")
+            with Load(rx_url, PATHS, opts.rate) as load:
+                record("cli rollback s", cli("rollback", "bench-rx"))
+            record("cli rollback load", load.result)
+            rx("bench-rx")  # roll forward again, untimed
+
         report(results, opts)
-        for label, key in (("warm code redeploy", "warm redeploy"), ("python-only change", "python-only")):
+        for label, key in (
+            ("warm code redeploy", "warm redeploy"),
+            ("python-only change", "python-only"),
+            ("env-only change", "env-only"),
+        ):
             steps = results[f"{key} steps"]
             print(f"\nrxpanel's {label}, median seconds per step:")
             for name in steps[0]:
@@ -159,7 +214,7 @@ def main() -> int:
         (out / "deploy_bench.json").write_text(
             json.dumps(
                 {
-                    k: [v if isinstance(v, float | dict) else vars(v) for v in vs]
+                    k: [v if isinstance(v, float | dict | bool) else vars(v) for v in vs]
                     for k, vs in results.items()
                 },
                 indent=2,
@@ -210,7 +265,11 @@ def report(r: dict, opts) -> None:
             med("unchanged redeploy rxpanel s"),
             med("unchanged redeploy naive s"),
         ),
+        ("env-only change (median)", med("env-only rxpanel s"), med("env-only naive s")),
         ("rollback (median)", med("rollback rxpanel s"), med("rollback naive s")),
+        ("CLI: python-only change (median)", med("cli python-only s"), 0),
+        ("CLI: env-only change (median)", med("cli env-only s"), 0),
+        ("CLI: rollback (median)", med("cli rollback s"), med("rollback naive s")),
     ]
     print(f"{'':38}{'rxpanel':>10}{'naive':>10}{'ratio':>8}")
     for label, ours, theirs in rows:
@@ -221,10 +280,14 @@ def report(r: dict, opts) -> None:
     for label, key in (
         ("warm code redeploy", "warm redeploy"),
         ("python-only change", "python-only"),
+        ("env-only change", "env-only"),
         ("unchanged redeploy", "unchanged redeploy"),
         ("rollback", "rollback"),
+        ("CLI python-only", "cli python-only"),
+        ("CLI env-only", "cli env-only"),
+        ("CLI rollback", "cli rollback"),
     ):
-        ours = fails(f"{key} rxpanel load")
+        ours = fails(f"{key} rxpanel load" if f"{key} rxpanel load" in r else f"{key} load")
         line = f"  {label:22} rxpanel {ours[0]}/{ours[1]}"
         if f"{key} naive load" in r:
             theirs = fails(f"{key} naive load")
@@ -249,6 +312,13 @@ def report(r: dict, opts) -> None:
         ("unchanged commit redeploy <= 3 s", med("unchanged redeploy rxpanel s") <= 3),
         ("rollback to the warm release <= 1 s", max(r["rollback rxpanel s"]) <= 1),
         (
+            "env-only change <= 2 s, no build, new value served",
+            med("env-only rxpanel s") <= 2
+            and not any(r["env-only rxpanel built"])
+            and all(r["env-only rxpanel served"] + r["cli env-only served"]),
+        ),
+        ("rollback through the CLI <= 1 s end to end", med("cli rollback s") <= 1),
+        (
             "0 failed requests (rxpanel redeploy + rollback)",
             sum(
                 fails(k)[0]
@@ -257,6 +327,10 @@ def report(r: dict, opts) -> None:
                     "python-only rxpanel load",
                     "unchanged redeploy rxpanel load",
                     "rollback rxpanel load",
+                    "env-only rxpanel load",
+                    "cli python-only load",
+                    "cli env-only load",
+                    "cli rollback load",
                 )
             )
             == 0,

@@ -16,7 +16,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -24,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from load import Load  # noqa: E402
+from sandbox_server import workdir  # noqa: E402
 
 from tests.conftest import AppRepo, Cli, free_port, wait_for  # noqa: E402
 from tests.integration.test_faults import Throttle  # noqa: E402
@@ -38,7 +38,7 @@ def main() -> int:
     opts.add_argument("--rate", type=float, default=40.0)
     args = opts.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="rxfaults-"))
+    work = workdir("rxfaults-")
     from rxpanel import sandbox
 
     box = sandbox.up(work / "sb")

@@ -15,13 +15,12 @@ import os
 import shutil
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sandbox_server import register  # noqa: E402
+from sandbox_server import register, workdir  # noqa: E402
 
 from tests.conftest import AppRepo  # noqa: E402
 
@@ -32,7 +31,7 @@ def main() -> int:
     opts.add_argument("--rounds", type=int, default=3)
     args = opts.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="rxfleet-"))
+    work = workdir("rxfleet-")
     os.environ["RXPANEL_HOME"] = str(work / "home")
     os.environ["REFLEX_TELEMETRY_ENABLED"] = "false"
     from rxpanel import db, sandbox

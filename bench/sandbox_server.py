@@ -20,3 +20,14 @@ def register(box, name: str) -> None:
         ),
         box.key_path.read_text(),
     )
+
+
+def workdir(prefix: str):
+    """A bench's scratch dir that apps' own Unix users can pass through (mkdtemp makes
+    it 0700): the sandbox's deploy root lives below it."""
+    import tempfile
+    from pathlib import Path
+
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    work.chmod(0o711)
+    return work
