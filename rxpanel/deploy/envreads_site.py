@@ -66,13 +66,21 @@ if __name__ == "sitecustomize":  # never when rxpanel itself imports this module
                 pass
 
         class _Recorded(type(os.environ)):
-            """os.environ as it was; get, `in` and os.getenv come through __getitem__."""
+            """os.environ as it was, each lookup noted first (os.getenv is a get)."""
 
             __slots__ = ()
 
             def __getitem__(self, key):
                 _record(key)
                 return super().__getitem__(key)
+
+            def get(self, key, default=None):
+                _record(key)
+                return super().get(key, default)
+
+            def __contains__(self, key):
+                _record(key)
+                return super().__contains__(key)
 
         os.environ.__class__ = _Recorded
         _write()  # the recorder ran, even if the app reads nothing
