@@ -34,6 +34,7 @@ SETTINGS = (
     "health_path",
     "health_timeout",
     "standby_minutes",
+    "stop_drain",
     "check_interval",
     "check_timeout",
     "failure_threshold",
@@ -60,6 +61,7 @@ class AppInput:
     health_path: str = "/ping"
     health_timeout: int | str = 60
     standby_minutes: float | str = 15
+    stop_drain: int | str = 10
     check_interval: int | str = 30
     check_timeout: float | str = 5
     failure_threshold: int | str = 3
@@ -92,6 +94,7 @@ class AppInput:
             "health_path": validate.health_path(self.health_path),
             "health_timeout": validate.positive(self.health_timeout, "health timeout", 1, 3600),
             "standby_minutes": validate.number(self.standby_minutes, "standby minutes", 0, 1440),
+            "stop_drain": validate.positive(self.stop_drain, "stop drain", 1, 300),
             "check_interval": validate.positive(self.check_interval, "check interval", 5, 86400),
             "check_timeout": validate.number(self.check_timeout, "check timeout", 0.1, 60),
             "failure_threshold": validate.positive(
@@ -363,6 +366,7 @@ def public(app: App) -> dict:
         "health_path": app.health_path,
         "health_timeout": app.health_timeout,
         "standby_minutes": app.standby_minutes,
+        "stop_drain": app.stop_drain,
         "port_blue": primary.ports["blue"],
         "port_green": primary.ports["green"],
         "live_color": app.live_color,

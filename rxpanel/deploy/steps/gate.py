@@ -44,6 +44,7 @@ def _start(run: Run, t: Target, color: str) -> None:
             port=port,
             user=layout.unix_user,
             log=layout.program_log(color),
+            drain=run.app.stop_drain,
         )
         conf_tmp = f"{layout.tmp}/{layout.program(color)}.conf"
         t.remote.put_bytes(program.encode(), conf_tmp)
