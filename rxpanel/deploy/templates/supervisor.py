@@ -11,6 +11,9 @@ from __future__ import annotations
 from rxpanel.deploy.commands.supervisor import TAG
 
 DEFAULT_DRAIN = 10  # seconds a stopping backend gets to finish its requests
+# the most an app may ask for: every command that stops a colour waits this long beyond
+# its own timeout (a program keeps the drain it was started with)
+MAX_DRAIN = 120
 
 PROGRAM = """\
 ; Managed by rxpanel: app {app}, {color} colour, release {release}.
@@ -55,6 +58,6 @@ def render_program(
         port=int(port),
         user=user,
         log=log,
-        drain=max(1, int(drain)),
+        drain=min(max(1, int(drain)), MAX_DRAIN),
         tag=TAG,
     )
