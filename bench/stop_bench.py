@@ -126,6 +126,23 @@ def wait_healthy(url: str, timeout: float = 120) -> None:
     raise SystemExit(f"{url} did not come back")
 
 
+def running_group(layout, color: str, url: str) -> int:
+    """The process group of the colour once it is RUNNING and healthy (/ping can
+    answer inside startsecs, and a backend that died is restarted: ask again)."""
+    from rxpanel.deploy.commands import supervisor
+
+    for _ in range(600):
+        wait_healthy(url)
+        status = sh(supervisor.status(layout, color))
+        if "RUNNING" in status:
+            try:
+                return os.getpgid(int(status.split("pid ", 1)[1].split(",", 1)[0]))
+            except ProcessLookupError:
+                pass
+        time.sleep(0.2)
+    raise SystemExit(f"the colour does not stay up: {status}")
+
+
 def main() -> int:
     args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     args.add_argument("--stops", type=int, default=5, help="stops per case (5)")
@@ -187,11 +204,7 @@ def main() -> int:
                 status = sh(supervisor.status(layout, color))
                 if "RUNNING" not in status:
                     sh(layout.host.supervisorctl("start", program))
-                wait_healthy(url)
-                while "RUNNING" not in (status := sh(supervisor.status(layout, color))):
-                    time.sleep(0.2)  # /ping can answer inside startsecs (STARTING: no pid yet)
-                main_pid = int(status.split("pid ", 1)[1].split(",", 1)[0])
-                pgid = os.getpgid(main_pid)
+                pgid = running_group(layout, color, url)
                 held = open_websocket(url) if ws else None
                 thread = None
                 if slow:
