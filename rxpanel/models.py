@@ -66,6 +66,7 @@ class App(SQLModel, table=True):
     health_path: str = "/ping"
     health_timeout: int = 60  # seconds the new colour gets to answer the health path
     standby_minutes: float = 15  # the old colour stays up this long for instant rollback
+    stop_drain: int = 10  # seconds a stopping colour finishes its requests before it is killed
     live_color: str | None = None  # "blue" | "green" | None before the first deploy
     current_release_id: str | None = None
     # health checks of url + health_path (see rxpanel/health)

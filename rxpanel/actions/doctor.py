@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from rxpanel import envkinds
 from rxpanel.actions.actor import Actor, require
-from rxpanel.deploy import build, doctor
+from rxpanel.deploy import build, doctor, envreads
 from rxpanel.deploy.doctor import FAIL, PASS, WARN, Finding
 from rxpanel.deploy.doctor.source import kept_pinned
 from rxpanel.services import Conflict, apps, deploy_keys, deployments
@@ -62,6 +63,8 @@ def doctor_app(name: str, actor: Actor, *, checkout: bool = False, probe: bool =
             apps.env_of(app),
             tuple(layout_of(app, server).shared for server, _ports in apps.targets(app)),
             pinned=kept_pinned(src, build.workspace(app.name) / "resolved"),
+            build_keys=envkinds.marked(app.build_env_keys),
+            export_reads=envreads.last(build.workspace(app.name)),
         )
         report.findings.extend(doctor.run(src, facts))
     elif not report.findings:

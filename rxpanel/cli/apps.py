@@ -227,6 +227,11 @@ def setting_flags(s: argparse.ArgumentParser, defaults: bool) -> None:
         "--health-timeout", type=int, help="seconds a new release gets to be healthy (60)"
     )
     s.add_argument("--standby-minutes", type=float, help="how long the old colour stays warm (15)")
+    s.add_argument(
+        "--stop-drain",
+        type=int,
+        help="seconds a stopping colour gets to finish its requests before it is killed (10, at most 120)",
+    )
     s.add_argument("--check-interval", type=int, help="seconds between health checks (30)")
     s.add_argument("--check-timeout", type=float, help="seconds a health check waits (5)")
     s.add_argument(

@@ -17,7 +17,7 @@ from pathlib import Path
 from packaging.version import Version
 
 from rxpanel import settings, sources
-from rxpanel.deploy import frontend, gitaccess, jail, resolve, sqlite_paths
+from rxpanel.deploy import envreads, frontend, gitaccess, jail, resolve, sqlite_paths
 from rxpanel.deploy.build_venv import ensure_build_venv  # noqa: F401 - the builder's API
 from rxpanel.deploy.limits import Limits
 from rxpanel.deploy.local import BuildError, Log
@@ -66,6 +66,8 @@ class Build:
     key: str
     dir: Path
     cached: bool
+    # the env names the app's code read while its frontend was exported (envreads.py)
+    env_reads: tuple[str, ...] | None = None
 
     @property
     def frontend_zip(self) -> Path:
@@ -239,8 +241,10 @@ def export(
     if (out / "done").exists():
         os.utime(out)
         log(f"reusing build {key} (same source and settings)")
+        reads = envreads.kept(out)
+        _remember(app, key, source, reads)
         backend_ready(out / "backend.zip")
-        return Build(key=key, dir=out, cached=True)
+        return Build(key=key, dir=out, cached=True, env_reads=reads)
     shutil.rmtree(out, ignore_errors=True)  # a build that failed half-way
     out.mkdir(parents=True)
     box, jail_env = jail.for_build(workspace(app), writable=(source.path, out), readonly=(venv,))
@@ -262,11 +266,11 @@ def export(
     # libraries) may not hold for this commit: without it, the backend works them out.
     for stale in STALE_BACKEND_FILES:
         (source.path / stale).unlink(missing_ok=True)
-    def jailed(argv: list[str], what: str) -> None:
+    def jailed(argv: list[str], what: str, extra: dict[str, str] | None = None) -> None:
         _run(
             argv,
             cwd=source.path,
-            env=run_env,
+            env={**run_env, **(extra or {})},
             log=log,
             secrets=list(env.values()),
             what=what,
@@ -274,16 +278,19 @@ def export(
             limits=limits or Limits.of(app),
         )
 
-    def reflex_export(part: str) -> None:
+    def reflex_export(part: str, extra: dict[str, str] | None = None) -> None:
         jailed(
             [str(venv / "bin" / "reflex"), "export", "--env", "prod", f"--{part}-only"]
             + ["--zip-dest-dir", str(out)],
             f"reflex export ({part})",
+            extra,
         )
 
     reflex_export("backend")
     _produced(out, "backend")
     backend_ready(out / "backend.zip")
+    # what the app's code reads while the pages compile (never the values)
+    recorder = envreads.install(out, source.path, run_env.get("PYTHONPATH", ""))
     frontend.export(
         src=source.path,
         python=venv / "bin" / "python",
@@ -292,14 +299,21 @@ def export(
         req_hash=source.req_hash,
         build=key,
         commit=source.commit,
-        run=jailed,
-        export_all=lambda: reflex_export("frontend"),
+        run=lambda argv, what: jailed(argv, what, recorder),
+        export_all=lambda: reflex_export("frontend", recorder),
         log=log,
     )
     _produced(out, "frontend")
+    reads = envreads.collect(out)
     (out / "done").write_text(json.dumps({"commit": source.commit, "url": url}))
+    _remember(app, key, source, reads)
     _prune(cache)
-    return Build(key=key, dir=out, cached=False)
+    return Build(key=key, dir=out, cached=False, env_reads=reads)
+
+
+def _remember(app: str, key: str, source: Source, reads: tuple[str, ...] | None) -> None:
+    found = None if reads is None else envreads.ExportReads(reads, key, source.commit)
+    envreads.remember(workspace(app), found)
 
 
 def _produced(out: Path, part: str) -> None:

@@ -114,6 +114,9 @@ def export(
         log(f"frontend: bundling on its own failed ({e}); bundling with reflex export")
         (out / "frontend.zip").unlink(missing_ok=True)
         export_all()
+        # on a cold workspace the export made .web/ complete (packages, scripts):
+        # keep the bundle under what the next compile will find
+        mark = fingerprint(src, req_hash)
     _keep(kept, mark, out / "frontend.zip", {"build": build, "commit": commit})
 
 

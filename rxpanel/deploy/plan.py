@@ -10,6 +10,7 @@ from datetime import datetime
 
 from rxpanel import envkinds
 from rxpanel.deploy.commands import AppLayout, Host
+from rxpanel.deploy.templates.supervisor import DEFAULT_DRAIN
 from rxpanel.sshkeys import secret_parts
 
 
@@ -23,6 +24,7 @@ class AppSettings:
     health_path: str = "/ping"
     health_timeout: float = 60
     standby_minutes: float = 15
+    stop_drain: int = DEFAULT_DRAIN  # seconds a stopping colour drains before it is killed
     keep_releases: int = 5
     shared_paths: tuple[str, ...] = ()  # declared by the operator, linked to shared/
     live_color: str | None = None

@@ -216,6 +216,7 @@ def app_dialog() -> rx.Component:
             field("Releases kept", "keep_releases", f["keep_releases"], kind="number"),
             field("Health timeout (s)", "health_timeout", f["health_timeout"], kind="number"),
             field("Warm standby (min)", "standby_minutes", f["standby_minutes"]),
+            field("Stop drain (s)", "stop_drain", f["stop_drain"], kind="number"),
             initial="2",
             sm="4",
         ),

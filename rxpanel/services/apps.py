@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from sqlmodel import col, select
 
 from rxpanel import db, envkinds, secrets, settings, sources, sshkeys, validate
+from rxpanel.deploy.templates.supervisor import MAX_DRAIN
 from rxpanel.models import App, AppServer, Release, Server, utcnow
 from rxpanel.services import Conflict, NotFound
 from rxpanel.services import placements as places
@@ -34,6 +35,7 @@ SETTINGS = (
     "health_path",
     "health_timeout",
     "standby_minutes",
+    "stop_drain",
     "check_interval",
     "check_timeout",
     "failure_threshold",
@@ -60,6 +62,7 @@ class AppInput:
     health_path: str = "/ping"
     health_timeout: int | str = 60
     standby_minutes: float | str = 15
+    stop_drain: int | str = 10
     check_interval: int | str = 30
     check_timeout: float | str = 5
     failure_threshold: int | str = 3
@@ -92,6 +95,7 @@ class AppInput:
             "health_path": validate.health_path(self.health_path),
             "health_timeout": validate.positive(self.health_timeout, "health timeout", 1, 3600),
             "standby_minutes": validate.number(self.standby_minutes, "standby minutes", 0, 1440),
+            "stop_drain": validate.positive(self.stop_drain, "stop drain", 1, MAX_DRAIN),
             "check_interval": validate.positive(self.check_interval, "check interval", 5, 86400),
             "check_timeout": validate.number(self.check_timeout, "check timeout", 0.1, 60),
             "failure_threshold": validate.positive(
@@ -363,6 +367,7 @@ def public(app: App) -> dict:
         "health_path": app.health_path,
         "health_timeout": app.health_timeout,
         "standby_minutes": app.standby_minutes,
+        "stop_drain": app.stop_drain,
         "port_blue": primary.ports["blue"],
         "port_green": primary.ports["green"],
         "live_color": app.live_color,

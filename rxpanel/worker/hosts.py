@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from rxpanel.deploy.commands import check, composite, lock, supervisor
 from rxpanel.deploy.remote import RemoteError
 from rxpanel.deploy.target import connect
+from rxpanel.deploy.templates.supervisor import MAX_DRAIN
 from rxpanel.models import App, Server
 from rxpanel.services import NotFound, apps, servers, standbys
 from rxpanel.worker.plans import host_of, layout_of, target_of
@@ -89,7 +90,7 @@ def stop_due_standbys() -> list[str]:
                     composite.stop_standby(layout, row.color, row.release_id),
                     label="stopping the standby",
                     check=False,
-                    timeout=60,
+                    timeout=60 + MAX_DRAIN,  # its drain, then the kill
                 )
         except RemoteError:
             continue  # the server is unreachable now: next time

@@ -309,7 +309,10 @@ def test_the_doctor_panel_reports_the_deployed_app(story):
     expect(page.locator("#doctor-table")).to_be_hidden()
     page.locator("#run-doctor").click()
     expect(page.locator("#doctor-table")).to_be_visible()
-    expect(page.locator("#doctor-summary")).to_have_text("12 passed, 0 WARN, 0 FAIL")
+    expect(page.locator("#doctor-summary")).to_have_text("13 passed, 0 WARN, 0 FAIL")
+    # what the build's export read: GREETING is read only at request time
+    exported = page.locator("#doctor-table .doctor-finding", has_text="export-env")
+    expect(exported).to_contain_text("PASS")
     health = page.locator("#doctor-table .doctor-finding", has_text="health")
     expect(health).to_contain_text("PASS")
     expect(health).to_contain_text(f"{story.app_url}/ping answered 200")

@@ -306,15 +306,46 @@ autorestart=true
 startsecs=1
 startretries=3
 stopsignal=TERM
-stopwaitsecs=15
+stopwaitsecs=10
 stopasgroup=true
 killasgroup=true
+environment=RXPANEL_PROGRAM="rxpanel-demo-blue"
 redirect_stderr=true
 stdout_logfile=/srv/rxpanel/demo/logs/blue.log
 stdout_logfile_maxbytes=10MB
 stdout_logfile_backups=3
 """
     )
+
+
+def program_lines(**kw) -> list[str]:
+    args = {
+        "app": "demo",
+        "program": "rxpanel-demo-green",
+        "color": "green",
+        "release": RID,
+        "release_dir": f"/srv/rxpanel/demo/releases/{RID}",
+        "port": 8002,
+        "user": "rxa-demo",
+        "log": "/srv/rxpanel/demo/logs/green.log",
+    }
+    return render_program(**{**args, **kw}).splitlines()
+
+
+def test_program_stop_drains_then_kills_the_group():
+    """TERM to the whole group, the app's drain, then KILL to the group; every process
+    of the colour tagged, so the sweep finds those that left the group."""
+    lines = program_lines(drain=25)
+    for line in (
+        "stopsignal=TERM",
+        "stopwaitsecs=25",
+        "stopasgroup=true",
+        "killasgroup=true",
+        'environment=RXPANEL_PROGRAM="rxpanel-demo-green"',
+    ):
+        assert lines.count(line) == 1, line
+    assert "stopwaitsecs=10" in program_lines()  # the default drain
+    assert "stopwaitsecs=1" in program_lines(drain=0)  # never "no wait at all"
 
 
 # --------------------------------------------------------------------------- launcher

@@ -54,6 +54,6 @@ def stop_standby(app: AppLayout, color: str, release_id: str) -> str:
     return (
         f"if mkdir {lk} 2>/dev/null; then echo {q(standby.STOP_OWNER)} > {lk}/owner; "
         f'if [ "$(cat {marker} 2>/dev/null)" = {expect} ]; then '
-        f"{app.host.supervisorctl('stop', app.program(color))}; rm -f {marker}; fi; "
+        f"{supervisor.stop(app, color)}; rm -f {marker}; fi; "
         f"rm -rf {lk}; else exit {lock.LOCKED_EXIT}; fi"
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rxpanel.deploy.doctor.source import Tree
+from rxpanel.deploy.envreads import ExportReads
 
 PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
 LEVELS = (PASS, WARN, FAIL)
@@ -40,6 +41,8 @@ class Facts:
     env: Mapping[str, str] = field(default_factory=dict)
     shared_dirs: tuple[str, ...] = ()  # <deploy root>/<app>/shared on each of its servers
     pinned: str | None = None  # the resolved requirements (resolve.py), when known
+    build_keys: tuple[str, ...] = ()  # the env keys the operator marked build-time
+    export_reads: ExportReads | None = None  # what the last build's export read, if known
 
     @property
     def servers(self) -> int:

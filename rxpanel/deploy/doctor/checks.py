@@ -7,6 +7,7 @@ import ast
 
 from packaging.version import Version
 
+from rxpanel import envkinds
 from rxpanel.deploy import sqlite_paths
 from rxpanel.deploy.doctor import FAIL, PASS, WARN, Facts, Finding
 from rxpanel.deploy.doctor.source import UNKNOWN, Tree, env_reads
@@ -114,6 +115,33 @@ def build_env(tree: Tree, facts: Facts) -> list[Finding]:
             )
         )
     return out or [Finding("build-env", PASS, f"rxconfig.py reads {', '.join(reads)}")]
+
+
+def export_env(tree: Tree, facts: Facts) -> list[Finding]:
+    """A runtime variable the app's code read while the last build exported its
+    frontend (envreads.py): the export never sees it, so what the page shows of it
+    is fixed at build time and a change does not reach it (reflex#6564). No finding
+    when no build recorded what it read."""
+    reads = facts.export_reads
+    if reads is None:
+        return []
+    runtime = [
+        n for n in reads.names if n in facts.env and not envkinds.is_build(n, facts.build_keys)
+    ]
+    if not runtime:
+        read = [n for n in reads.names if n in facts.env]
+        said = f"reads {', '.join(read)} (build-time)" if read else "reads no variable of its env"
+        return [Finding("export-env", PASS, f"the app's code {said} while the frontend is exported")]
+    return [
+        Finding(
+            "export-env",
+            WARN,
+            f"{n} is read while the frontend is exported (its value at build time is baked "
+            "into the bundle) but it is a runtime variable: a change would not reach the "
+            f"page. Mark it build-time: rxpanel app env {facts.app} --mark-build {n}",
+        )
+        for n in runtime
+    ]
 
 
 def sqlite(tree: Tree, facts: Facts) -> list[Finding]:
@@ -364,4 +392,5 @@ BUILD = (
     alembic,
     system_packages,
 )
-ALL = (source_files, *BUILD)
+# export_env only after a build: at the start of one, what its export reads is not known
+ALL = (source_files, *BUILD, export_env)

@@ -10,7 +10,7 @@ from rxpanel.deploy.fleet import Target
 from rxpanel.deploy.journal import DeployFailed
 from rxpanel.deploy.recipe import Run
 from rxpanel.deploy.remote import CommandFailed
-from rxpanel.deploy.templates.supervisor import render_program
+from rxpanel.deploy.templates.supervisor import MAX_DRAIN, render_program
 
 
 def start(run: Run) -> None:
@@ -44,6 +44,7 @@ def _start(run: Run, t: Target, color: str) -> None:
             port=port,
             user=layout.unix_user,
             log=layout.program_log(color),
+            drain=run.app.stop_drain,
         )
         conf_tmp = f"{layout.tmp}/{layout.program(color)}.conf"
         t.remote.put_bytes(program.encode(), conf_tmp)
@@ -51,7 +52,7 @@ def _start(run: Run, t: Target, color: str) -> None:
             composite.start_fresh(layout, color, port, conf_tmp),
             f"starting {color}",
             on_line=lambda line: run.log.output(t.tag + line),
-            timeout=120,
+            timeout=120 + MAX_DRAIN,  # the idle colour is stopped first
             check=False,
         )
         if result.ok:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rxpanel.deploy import build as local_build
-from rxpanel.deploy import doctor, local
+from rxpanel.deploy import doctor, envreads, local
+from rxpanel.deploy.doctor import checks
 from rxpanel.deploy.journal import DeployFailed
 from rxpanel.deploy.recipe import Run
 
@@ -79,7 +80,7 @@ def _build(run: Run, backend: Future):
     with run.log.step("build"), local.cancelled_by(run.log.cancel):
         try:
             venv = run.builder.ensure_build_venv(run.source, run.log.output)
-            return run.builder.export(
+            built = run.builder.export(
                 run.app.name,
                 run.source,
                 venv,
@@ -88,11 +89,29 @@ def _build(run: Run, backend: Future):
                 log=run.log.output,
                 backend_ready=backend.set_result,
             )
+            warn_export_reads(run, getattr(built, "env_reads", None))
+            return built
         except local_build.BuildError as e:
             raise DeployFailed(str(e)) from None
         finally:
             if not backend.done():
                 backend.set_exception(DeployFailed("the build stopped"))
+
+
+def warn_export_reads(run: Run, names: tuple[str, ...] | None) -> None:
+    """The doctor's export-env warnings in the deploy log, once the export has told
+    which variables the app's code read."""
+    if names is None:
+        return
+    facts = doctor.Facts(
+        run.app.name,
+        dict(run.plan.env),
+        build_keys=run.app.build_env_keys,
+        export_reads=envreads.ExportReads(names),
+    )
+    for finding in checks.export_env(None, facts):  # type: ignore[arg-type] - needs no tree
+        if finding.level != doctor.PASS:
+            run.log.line(f"doctor: {finding}", "warn")
 
 
 def start_build(run: Run) -> None:

@@ -1,6 +1,19 @@
-"""The supervisor program of one colour of one app."""
+"""The supervisor program of one colour of one app.
+
+A stop drains and is bounded (commands/supervisor.py): TERM to the whole process
+group — what Reflex's prod backend stops on, granian's main process and workers
+(gunicorn's, when uvicorn and gunicorn are installed, for a graceful stop) —, then
+after `drain` seconds KILL to the group. The environment tag marks every process
+of the colour, so what left the group is found and killed too."""
 
 from __future__ import annotations
+
+from rxpanel.deploy.commands.supervisor import TAG
+
+DEFAULT_DRAIN = 10  # seconds a stopping backend gets to finish its requests
+# the most an app may ask for: every command that stops a colour waits this long beyond
+# its own timeout (a program keeps the drain it was started with)
+MAX_DRAIN = 120
 
 PROGRAM = """\
 ; Managed by rxpanel: app {app}, {color} colour, release {release}.
@@ -13,9 +26,10 @@ autorestart=true
 startsecs=1
 startretries=3
 stopsignal=TERM
-stopwaitsecs=15
+stopwaitsecs={drain}
 stopasgroup=true
 killasgroup=true
+environment={tag}="{program}"
 redirect_stderr=true
 stdout_logfile={log}
 stdout_logfile_maxbytes=10MB
@@ -33,6 +47,7 @@ def render_program(
     port: int,
     user: str,
     log: str,
+    drain: int = DEFAULT_DRAIN,
 ) -> str:
     return PROGRAM.format(
         app=app,
@@ -43,4 +58,6 @@ def render_program(
         port=int(port),
         user=user,
         log=log,
+        drain=min(max(1, int(drain)), MAX_DRAIN),
+        tag=TAG,
     )

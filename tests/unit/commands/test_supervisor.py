@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shlex
 import socket
 import stat
 from pathlib import Path
@@ -17,16 +18,33 @@ from ._support import (
     SHELLS,
     SUDO_APP,
     World,
+    as_demo,
     assert_syntax,
     free_port,
     simple_commands,
     syntax_cases,
 )
 
+
+def sweep_script(prog: str) -> str:
+    return (
+        "n=0; for i in 1 2 3 4 5; do pids=$(grep -lzxsF "
+        f"RXPANEL_PROGRAM={prog} /proc/[0-9]*/environ | cut -d/ -f3); "
+        '[ -n "$pids" ] || break; kill -KILL $pids 2>/dev/null; '
+        "n=$((n + $(echo $pids | wc -w))); sleep 0.1; done; "
+        f'[ "$n" = 0 ] || echo "killed $n process(es) of {prog} left after the stop"'
+    )
+
+
+def stop_root(prog: str, ctl: str = "supervisorctl") -> str:
+    """The stop of a colour as the root login sends it: supervisord's, then the sweep."""
+    return f"{{ {ctl} stop {prog} || true; }}; {{ {as_demo(sweep_script(prog))}; }} || true"
+
+
 EXACT = [
     pytest.param(
         supervisor.start(APP, "blue", 8001, "/srv/rxpanel/demo/tmp/rxpanel-demo-blue.conf"),
-        "{ supervisorctl stop rxpanel-demo-blue >/dev/null 2>&1 || true; } && "
+        f"{{ {stop_root('rxpanel-demo-blue')}; }} >/dev/null 2>&1 && "
         '{ ! { cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk \'$4 == "0A" && '
         "$2 ~ /:1F41$/ {found=1} END {exit !found}'; "
         "} || { echo 'port 8001 is in use by another process on the server' >&2; exit 98; }; "
@@ -43,8 +61,9 @@ EXACT = [
     ),
     pytest.param(
         supervisor.start(SANDBOX_APP, "green", 8002, "/x/srv/demo/tmp/p.conf"),
-        "{ /usr/bin/supervisorctl -c /x/s.conf stop rxpanel-demo-green >/dev/null 2>&1 || true; "
-        '} && { ! { cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk \'$4 == "0A" && '
+        "{ { /usr/bin/supervisorctl -c /x/s.conf stop rxpanel-demo-green || true; }; "
+        f"{{ {sweep_script('rxpanel-demo-green')}; }} || true; }} >/dev/null 2>&1 && "
+        '{ ! { cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk \'$4 == "0A" && '
         "$2 ~ /:1F42$/ {found=1} END {exit !found}'; "
         "} || { echo 'port 8002 is in use by another process on the server' >&2; exit 98; }; "
         "} && install -m 0644 /x/srv/demo/tmp/p.conf /x/supervisor/rxpanel-demo-green.conf && "
@@ -57,11 +76,21 @@ EXACT = [
         id="supervisor.start-sandbox",
     ),
     pytest.param(
-        supervisor.stop(APP, "blue"), "supervisorctl stop rxpanel-demo-blue || true", id="stop"
+        supervisor.stop(APP, "blue"),
+        "{ supervisorctl stop rxpanel-demo-blue || true; }; "
+        "{ runuser -u rxa-demo -- env HOME=/srv/rxpanel/demo/shared/home sh -c "
+        "'n=0; for i in 1 2 3 4 5; do pids=$(grep -lzxsF RXPANEL_PROGRAM=rxpanel-demo-blue "
+        '/proc/[0-9]*/environ | cut -d/ -f3); [ -n "$pids" ] || break; '
+        "kill -KILL $pids 2>/dev/null; n=$((n + $(echo $pids | wc -w))); sleep 0.1; done; "
+        '[ "$n" = 0 ] || echo "killed $n process(es) of rxpanel-demo-blue left after the stop"\''
+        "; } || true",
+        id="stop",
     ),
     pytest.param(
         supervisor.stop(SUDO_APP, "blue"),
-        "sudo -n supervisorctl stop rxpanel-demo-blue || true",
+        "{ sudo -n supervisorctl stop rxpanel-demo-blue || true; }; "
+        "{ sudo -n -u rxa-demo env HOME=/srv/rxpanel/demo/shared/home sh -c "
+        f"{shlex.quote(sweep_script('rxpanel-demo-blue'))}; }} || true",
         id="supervisor.stop-sudo",
     ),
     pytest.param(
@@ -71,18 +100,18 @@ EXACT = [
     ),
     pytest.param(
         supervisor.remove(APP),
-        "{ supervisorctl stop rxpanel-demo-blue >/dev/null 2>&1 || true; "
+        f"{{ {{ {stop_root('rxpanel-demo-blue')}; }} >/dev/null 2>&1; "
         "rm -f /etc/supervisor/conf.d/rxpanel-demo-blue.conf; "
-        "supervisorctl stop rxpanel-demo-green >/dev/null 2>&1 || true; "
+        f"{{ {stop_root('rxpanel-demo-green')}; }} >/dev/null 2>&1; "
         "rm -f /etc/supervisor/conf.d/rxpanel-demo-green.conf; "
         "supervisorctl update >/dev/null 2>&1 || true; }",
         id="supervisor.remove",
     ),
     pytest.param(
         supervisor.remove(SUDO_APP),
-        "{ sudo -n supervisorctl stop rxpanel-demo-blue >/dev/null 2>&1 || true; "
+        f"{{ {{ {supervisor.stop(SUDO_APP, 'blue')}; }} >/dev/null 2>&1; "
         "sudo -n rm -f /etc/supervisor/conf.d/rxpanel-demo-blue.conf; "
-        "sudo -n supervisorctl stop rxpanel-demo-green >/dev/null 2>&1 || true; "
+        f"{{ {supervisor.stop(SUDO_APP, 'green')}; }} >/dev/null 2>&1; "
         "sudo -n rm -f /etc/supervisor/conf.d/rxpanel-demo-green.conf; "
         "sudo -n supervisorctl update >/dev/null 2>&1 || true; }",
         id="supervisor.remove-sudo",
@@ -102,7 +131,7 @@ def test_supervisor_start_sudo():
     cmd = supervisor.start(SUDO_APP, "blue", 8001, "/srv/rxpanel/demo/tmp/rxpanel-demo-blue.conf")
     assert cmd == " && ".join(
         [
-            "{ sudo -n supervisorctl stop rxpanel-demo-blue >/dev/null 2>&1 || true; }",
+            f"{{ {supervisor.stop(SUDO_APP, 'blue')}; }} >/dev/null 2>&1",
             f"{{ ! {{ {supervisor.port_listening(8001)}; }} || "
             "{ echo 'port 8001 is in use by another process on the server' >&2; exit 98; }; }",
             "sudo -n install -m 0644 /srv/rxpanel/demo/tmp/rxpanel-demo-blue.conf "
@@ -228,3 +257,46 @@ def test_supervisor_stop_status_remove(world):
         f"{ctl} stop rxpanel-demo-green",
         f"{ctl} update",
     ]
+
+
+IGNORE_TERM = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"
+
+
+def test_sweep_kills_what_carries_the_colour_tag_only(tmp_path):
+    """What outlived supervisord's stop (ignored TERM, left the group) is killed by its
+    tag; the other colour's processes and untagged ones are left alone."""
+    import os
+    import subprocess
+    import sys
+
+    def spawn(program: str | None) -> subprocess.Popen:
+        env = {k: v for k, v in os.environ.items() if k != supervisor.TAG}
+        if program:
+            env[supervisor.TAG] = program
+        return subprocess.Popen(
+            [sys.executable, "-c", IGNORE_TERM], env=env, start_new_session=True
+        )
+
+    escaped = [spawn("rxpanel-demo-blue"), spawn("rxpanel-demo-blue")]
+    others = [spawn("rxpanel-demo-green"), spawn("rxpanel-demo-blue-2"), spawn(None)]
+    try:
+        # SANDBOX_APP's login is not root: the sweep runs as the login itself
+        result = subprocess.run(
+            ["sh", "-c", supervisor.sweep(SANDBOX_APP, "blue")],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == "killed 2 process(es) of rxpanel-demo-blue left after the stop\n"
+        for p in escaped:
+            assert p.wait(timeout=5) == -9
+        assert all(p.poll() is None for p in others)
+        again = subprocess.run(
+            ["sh", "-c", supervisor.sweep(SANDBOX_APP, "blue")], capture_output=True, text=True
+        )
+        assert (again.returncode, again.stdout) == (0, "")
+    finally:
+        for p in escaped + others:
+            p.kill()
+            p.wait()

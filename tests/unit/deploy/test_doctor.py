@@ -4,6 +4,7 @@ findings; and the doctor at the start of a build (fake servers and build)."""
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from rxpanel.deploy import doctor, engine
 from rxpanel.deploy.doctor import FAIL, PASS, WARN, Facts, Finding
 from rxpanel.deploy.doctor import checks as c
 from rxpanel.deploy.doctor.source import Tree, env_reads, version_of
+from rxpanel.deploy.envreads import ExportReads
 from tests.unit.deploy.fakes import FakeBuilder, Fleet, MemoryJournal
 
 
@@ -401,3 +403,62 @@ def test_the_build_logs_the_findings_and_stops_at_a_certain_failure(tmp_path):
     assert lines[0][2].startswith("doctor: FAIL db-extra: the app uses rx.Model (shop/models")
     assert lines[1][2].startswith("doctor: WARN system-packages: apt-packages.txt names ffmpeg")
     assert lines[2][2] == "doctor: 8 passed, 1 WARN, 1 FAIL"
+
+
+def export_env(reads, env, build_keys=()) -> list[tuple]:
+    facts = Facts("shop", env, (SHARED,), build_keys=build_keys, export_reads=reads)
+    return [(f.level, f.message) for f in c.export_env(Tree(Path("/nowhere")), facts)]
+
+
+def test_a_runtime_variable_read_while_exporting_is_warned_about():
+    reads = ExportReads(("FEATURE", "GREETING", "HOME", "REFLEX_DEPLOY_NAME"), "k", "c" * 40)
+    env = {"GREETING": "hi", "FEATURE": "on", "REFLEX_DEPLOY_NAME": "shop", "OTHER": "x"}
+    assert export_env(reads, env) == [
+        (
+            WARN,
+            f"{name} is read while the frontend is exported (its value at build time is baked "
+            "into the bundle) but it is a runtime variable: a change would not reach the page. "
+            f"Mark it build-time: rxpanel app env shop --mark-build {name}",
+        )
+        for name in ("FEATURE", "GREETING")  # HOME is not the app's env; REFLEX_* is build-time
+    ]
+    # marked build-time: the export sees it, a change makes a new build
+    assert export_env(reads, env, ("FEATURE", "GREETING")) == [
+        (
+            PASS,
+            "the app's code reads FEATURE, GREETING, REFLEX_DEPLOY_NAME (build-time) while the "
+            "frontend is exported",
+        )
+    ]
+    assert export_env(ExportReads(("HOME",)), env) == [
+        (PASS, "the app's code reads no variable of its env while the frontend is exported")
+    ]
+    assert export_env(None, env) == []  # no build recorded it yet: nothing said
+
+
+def test_the_build_logs_a_runtime_variable_its_export_read(tmp_path):
+    from tests.unit.deploy.test_pipeline import plan
+
+    class Reads(Resolved010):
+        def export(self, *a, **kw):
+            return replace(super().export(*a, **kw), env_reads=("GREETING", "SECRET"))
+
+    tree(tmp_path, {"shop/shop.py": "import reflex as rx\napp = rx.App()\n"})
+    journal = MemoryJournal()
+    marked = replace(plan().app, build_env_keys=("SECRET",))
+    engine.execute(
+        plan(app=marked, env={"SECRET": "s3cr3t", "GREETING": "hi"}),
+        journal,
+        connect=Fleet().connect,
+        builder=Reads(tmp_path),
+    )
+    warned = [(step, line) for step, level, line in journal.lines if "export-env" in line]
+    assert warned == [
+        (
+            "build",
+            "doctor: WARN export-env: GREETING is read while the frontend is exported (its "
+            "value at build time is baked into the bundle) but it is a runtime variable: a "
+            "change would not reach the page. Mark it build-time: rxpanel app env demo "
+            "--mark-build GREETING",
+        )
+    ]
