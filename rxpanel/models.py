@@ -90,6 +90,10 @@ class App(SQLModel, table=True):
     # env keys the operator marked build-time, space separated (REFLEX_* always are:
     # see envkinds.py); the others are runtime and never reach the build
     build_env_keys: str = ""
+    # the state store blue and green share: "server" (a Redis of the app's own on each
+    # server, see deploy/commands/store.py) or "off"; its password, made on first need
+    state_store: str = "server"
+    state_password_enc: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Timestamp(default_factory=utcnow)
 
 

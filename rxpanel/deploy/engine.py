@@ -26,6 +26,7 @@ from rxpanel.deploy.steps import (
     rollback,
     shared,
     source,
+    store,
     switch,
     upload,
 )
@@ -55,6 +56,7 @@ DEPLOY = Recipe(
         Step("upload backend", upload.upload_backend, when=_new),
         Step("copy release", env_change.copy, when=env_change.applies),  # before "app user"
         Step("app user", upload.isolate),
+        Step("state store", store.ensure, when=store.applies),
         Step("link shared", shared.link, when=_new),
         Step("migrate", upload.migrate, when=_new, undo=upload.unfinished_is_bad),
         Step("start", source.reason_first(gate.start)),
@@ -73,6 +75,7 @@ ROLLBACK = Recipe(
         LOCK,
         Step("present", rollback.present),
         Step("app user", upload.isolate),
+        Step("state store", store.ensure, when=store.applies),
         Step("start", gate.start),
         Step("health gate", gate.gate),
         Step("switch", switch.switch),

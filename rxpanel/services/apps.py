@@ -25,6 +25,7 @@ from rxpanel.services.placements import (  # noqa: F401
     spare_ports,
     targets,
 )
+from rxpanel.services.state_store import MODES as STORE_MODES
 
 # An app's settings beyond where it runs and what it is: the CLI's `app add` and
 # `app update` flags and the panel's app form both offer exactly these.
@@ -43,7 +44,7 @@ SETTINGS = (
 )
 # The CLI's flags: the form's settings and shared_paths, which a form that does not
 # show it must not clear (AppInput.shared_paths None keeps what is stored).
-CLI_SETTINGS = (*SETTINGS, "shared_paths", "allow_old_pushes")
+CLI_SETTINGS = (*SETTINGS, "shared_paths", "allow_old_pushes", "state_store")
 
 
 @dataclass
@@ -57,6 +58,7 @@ class AppInput:
     keep_releases: int | str = 5
     shared_paths: str | None = None  # None: unchanged (none for a new app)
     allow_old_pushes: bool | str | None = None  # None: unchanged (no for a new app)
+    state_store: str | None = None  # None: unchanged ("server" for a new app)
     health_path: str = "/ping"
     health_timeout: int | str = 60
     standby_minutes: float | str = 15
@@ -83,6 +85,8 @@ class AppInput:
             shared["shared_paths"] = validate.shared_paths(self.shared_paths)
         if self.allow_old_pushes is not None:
             shared["allow_old_pushes"] = validate.flag(self.allow_old_pushes, "allow old pushes")
+        if self.state_store is not None:
+            shared["state_store"] = validate.choice(self.state_store, "state store", STORE_MODES)
         return shared | {
             "name": validate.slug(self.name, "app name"),
             "source": sources.check(self.source),
@@ -360,6 +364,7 @@ def public(app: App) -> dict:
         "keep_releases": app.keep_releases,
         "shared_paths": app.shared_paths,
         "allow_old_pushes": app.allow_old_pushes,
+        "state_store": app.state_store,
         "health_path": app.health_path,
         "health_timeout": app.health_timeout,
         "standby_minutes": app.standby_minutes,

@@ -22,6 +22,7 @@ from rxpanel.deploy.commands import (
     standby,
     supervisor,
 )
+from rxpanel.deploy.commands import store as store_cmd
 from rxpanel.deploy.plan import AppSettings, Plan, ReleaseInfo, TargetPlan
 from rxpanel.deploy.remote import Result
 from rxpanel.deploy.steps import upload
@@ -140,6 +141,7 @@ def test_the_recipes_are_lists_of_named_steps():
         "upload backend",
         "copy release",
         "app user",
+        "state store",
         "link shared",
         "migrate",
         "start",
@@ -154,6 +156,7 @@ def test_the_recipes_are_lists_of_named_steps():
         "lock",
         "present",
         "app user",
+        "state store",
         "start",
         "health gate",
         "switch",
@@ -660,3 +663,83 @@ def test_the_copy_command():
         f"'cp -a /srv/rxpanel/demo/releases/{R0}/backend /srv/rxpanel/demo/releases/{R0}/frontend "
         f"/srv/rxpanel/demo/releases/{NEW}/'"
     )
+
+
+# -- the state store (issue 14) ------------------------------------------------------
+
+STORE_PASSWORD = "0a1b2c3d4e5f" * 4
+
+
+def store_plan(**kw) -> Plan:
+    p = plan(**kw)
+    app = dataclasses.replace(p.app, state_password=STORE_PASSWORD)
+    return dataclasses.replace(p, app=app)
+
+
+def test_a_deploy_starts_the_state_store_before_the_colour_and_gates_it(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    fleet.answers[("web1", "finding redis-server")] = Result(0, "/usr/bin/redis-server\n", "")
+    execute(store_plan(), fleet, FakeBuilder(tmp_path), journal)
+
+    labels = trace(fleet, "web1")
+    store_at = labels.index("starting the state store")
+    assert labels[store_at - 3 : store_at + 1] == [
+        "finding redis-server",
+        "put /srv/rxpanel/demo/tmp/redis.conf",
+        "put /srv/rxpanel/demo/tmp/rxpanel-demo-redis.conf",
+        "starting the state store",
+    ]
+    assert labels.index("giving the release to the app's user") < store_at
+    assert store_at < labels.index("starting green")
+    assert fleet.sent("web1", "starting the state store") == [
+        store_cmd.ensure(
+            LAYOUT,
+            "/srv/rxpanel/demo/tmp/redis.conf",
+            "/srv/rxpanel/demo/tmp/rxpanel-demo-redis.conf",
+        )
+    ]
+    conf = fleet.files[("web1", "/srv/rxpanel/demo/tmp/redis.conf")].decode()
+    assert f"requirepass {STORE_PASSWORD}\n" in conf
+    assert 'unixsocket "/srv/rxpanel/demo/shared/.redis/redis.sock"\n' in conf
+    program = fleet.files[("web1", "/srv/rxpanel/demo/tmp/rxpanel-demo-redis.conf")].decode()
+    assert STORE_PASSWORD not in program  # supervisor's conf dir is readable by all
+    assert "command=/usr/bin/redis-server /srv/rxpanel/demo/shared/.redis/redis.conf\n" in program
+    assert "user=rxa-demo\n" in program
+    env = fleet.files[("web1", f"/srv/rxpanel/demo/releases/{NEW}/env")].decode()
+    assert (
+        f"REFLEX_REDIS_URL=unix://:{STORE_PASSWORD}@/srv/rxpanel/demo/shared/.redis/redis.sock\n"
+        in env
+    )
+    (gate_cmd,) = fleet.sent("web1", "health gate")
+    assert gate_cmd.endswith(
+        store_cmd.ping(LAYOUT) + " || { echo 'the state store (Redis) "
+        "does not answer: see logs/redis.log on the server'; exit 1; }; }"
+    )
+    text = journal.text()
+    assert not any(STORE_PASSWORD in line for line in text)
+    assert any("state store: Redis for demo answers on" in line for line in text)
+
+
+def test_without_redis_server_the_deploy_says_what_to_install(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    fleet.answers[("web1", "finding redis-server")] = Result(store_cmd.MISSING, "", "")
+    with pytest.raises(engine.DeployFailed, match="apt-get install redis-server"):
+        execute(store_plan(), fleet, FakeBuilder(tmp_path), journal)
+    assert "starting green" not in trace(fleet, "web1")
+
+
+def test_the_operators_own_redis_url_wins_and_no_store_is_run(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    p = store_plan(env={"SECRET": "s3cr3t", "REFLEX_REDIS_URL": "redis://db:6379/3"})
+    execute(p, fleet, FakeBuilder(tmp_path), journal)
+    assert "starting the state store" not in trace(fleet, "web1")
+    env = fleet.files[("web1", f"/srv/rxpanel/demo/releases/{NEW}/env")].decode()
+    assert "REFLEX_REDIS_URL=redis://db:6379/3\n" in env
+
+
+def test_a_rollback_makes_sure_the_store_runs_too(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    p = store_plan(kind="rollback", rollback_to=RELEASES[0])
+    execute(p, fleet, FakeBuilder(tmp_path), journal)
+    labels = trace(fleet, "web1")
+    assert labels.index("starting the state store") < labels.index("starting green")
