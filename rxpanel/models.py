@@ -66,6 +66,7 @@ class App(SQLModel, table=True):
     health_path: str = "/ping"
     health_timeout: int = 60  # seconds the new colour gets to answer the health path
     standby_minutes: float = 15  # the old colour stays up this long for instant rollback
+    drain_seconds: float = 10  # then its open tabs are moved to the live colour
     live_color: str | None = None  # "blue" | "green" | None before the first deploy
     current_release_id: str | None = None
     # health checks of url + health_path (see rxpanel/health)

@@ -250,6 +250,12 @@ def setting_flags(s: argparse.ArgumentParser, defaults: bool) -> None:
             help=f"each build step's {what}; 'default': the panel's (RXPANEL_{flag[2:].upper().replace('-', '_')})",
         )
     s.add_argument(
+        "--drain-seconds",
+        type=float,
+        help="after the switch, how long tabs still on the old colour get before it is "
+        "restarted (it stays warm) and they reconnect to the new one (10)",
+    )
+    s.add_argument(
         "--state-store",
         choices=("server", "off"),
         help="where open tabs keep their state: server (a Redis of the app's own on each "

@@ -18,6 +18,7 @@ from rxpanel.deploy.plan import Plan
 from rxpanel.deploy.recipe import Recipe, Run, Step, new_run
 from rxpanel.deploy.remote import RemoteError
 from rxpanel.deploy.steps import (
+    cutover,
     env_change,
     finish,
     gate,
@@ -65,6 +66,7 @@ DEPLOY = Recipe(
         Step("switch", switch.switch),
         Step("public check", public.check),
         Step("finish", finish.finish),
+        Step("cutover", cutover.cut_over, when=cutover.applies),
     ),
 )
 
@@ -81,6 +83,7 @@ ROLLBACK = Recipe(
         Step("switch", switch.switch),
         Step("public check", public.check),
         Step("finish", finish.finish),
+        Step("cutover", cutover.cut_over, when=cutover.applies),
     ),
 )
 

@@ -23,6 +23,9 @@ class AppSettings:
     health_path: str = "/ping"
     health_timeout: float = 60
     standby_minutes: float = 15
+    # after the switch, the old colour's open websockets get this long, then it is
+    # restarted (still warm): every tab reconnects to the live colour (steps/cutover.py)
+    drain_seconds: float = 10
     keep_releases: int = 5
     shared_paths: tuple[str, ...] = ()  # declared by the operator, linked to shared/
     live_color: str | None = None

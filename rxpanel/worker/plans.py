@@ -69,6 +69,7 @@ def settings_of(app: App) -> AppSettings:
         health_path=app.health_path,
         health_timeout=app.health_timeout,
         standby_minutes=app.standby_minutes,
+        drain_seconds=app.drain_seconds,
         keep_releases=app.keep_releases,
         shared_paths=tuple(app.shared_paths.split()),
         live_color=app.live_color,

@@ -9,6 +9,14 @@ from rxpanel import db, secrets, settings
 CACHES = (settings.get, db.engine, secrets._fernet)
 
 
+@pytest.fixture(autouse=True)
+def no_drain(monkeypatch):
+    """The deploys unit tests run do not wait out the cutover's drain (10 s by default)."""
+    from rxpanel.deploy.steps import cutover
+
+    monkeypatch.setattr(cutover, "wait", lambda seconds, cancel: None)
+
+
 @pytest.fixture
 def home(tmp_path, monkeypatch):
     """The panel's home, in the test's temp dir (not the temp dir itself: a test's

@@ -144,3 +144,15 @@ def test_a_real_store_answers_the_generated_ping_and_reflexs_url(tmp_path):
         proc.wait(10)
     said = subprocess.run(["sh", "-c", store.wait(app, 1)], capture_output=True, text=True)
     assert said.returncode == 1 and "did not answer within 1 s" in said.stderr
+
+
+def test_cut_over_restarts_the_old_colour_only_if_it_runs():
+    from rxpanel.deploy.commands import composite
+
+    assert composite.cut_over(APP, "blue") == (
+        "if supervisorctl status rxpanel-demo-blue 2>/dev/null | grep -q RUNNING; then "
+        "supervisorctl restart rxpanel-demo-blue >/dev/null && echo restarted; "
+        "else echo 'not running'; fi"
+    )
+    for shell in SHELLS:
+        assert_syntax(shell, "cut_over", composite.cut_over(SUDO_APP, "green"))

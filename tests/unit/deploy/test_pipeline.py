@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 
 import pytest
 
@@ -25,7 +26,7 @@ from rxpanel.deploy.commands import (
 from rxpanel.deploy.commands import store as store_cmd
 from rxpanel.deploy.plan import AppSettings, Plan, ReleaseInfo, TargetPlan
 from rxpanel.deploy.remote import Result
-from rxpanel.deploy.steps import upload
+from rxpanel.deploy.steps import cutover, upload
 from tests.unit.deploy.fakes import COMMIT, FakeBuilder, FakeRemote, Fleet, MemoryJournal
 
 NEW = "20261201T120000-abc123"  # the id the deploy gives its release
@@ -67,6 +68,7 @@ def plan(servers=("web1",), kind="deploy", **kw) -> Plan:
         source="/src/demo",
         branch="main",
         standby_minutes=15,
+        drain_seconds=0,
         keep_releases=5,
         live_color="blue",
         current_release_id=R1,
@@ -119,6 +121,7 @@ DEPLOY_TRACE = [
     "switching nginx",
     "public check",
     "finishing (standby, retention)",
+    "moving open tabs",
     "releasing the lock",
 ]
 
@@ -150,6 +153,7 @@ def test_the_recipes_are_lists_of_named_steps():
         "switch",
         "public check",
         "finish",
+        "cutover",
     ]
     assert engine.ROLLBACK.names() == [
         "choose",
@@ -162,6 +166,7 @@ def test_the_recipes_are_lists_of_named_steps():
         "switch",
         "public check",
         "finish",
+        "cutover",
     ]
 
 
@@ -197,6 +202,7 @@ def test_a_deploy(tmp_path):
         "switch",
         "public check",
         "finish",
+        "cutover",
     ]
     assert "build" in steps
     text = journal.text()
@@ -240,6 +246,7 @@ def test_a_kept_build_goes_live_again_without_build_or_upload(tmp_path):
         "switching nginx",
         "public check",
         "finishing (standby, retention)",
+        "moving open tabs",
         "releasing the lock",
     ]
     assert f"release {R0} already holds this build: no build, no upload" in journal.text()
@@ -265,6 +272,7 @@ def test_a_rollback_to_the_warm_standby(tmp_path):
         "switching nginx",
         "public check",
         "finishing (standby, retention)",
+        "moving open tabs",
         "releasing the lock",
     ]
     assert fleet.sent("web1", "check release") == [release.exists(LAYOUT, R0)]
@@ -613,6 +621,7 @@ def test_a_runtime_env_change_is_a_new_release_copied_on_the_server(tmp_path):
         "switching nginx",
         "public check",
         "finishing (standby, retention)",
+        "moving open tabs",
         "releasing the lock",
     ]
     assert fleet.sent("web1", "copying the release") == [release.copy(LAYOUT, R0, NEW)]
@@ -743,3 +752,41 @@ def test_a_rollback_makes_sure_the_store_runs_too(tmp_path):
     execute(p, fleet, FakeBuilder(tmp_path), journal)
     labels = trace(fleet, "web1")
     assert labels.index("starting the state store") < labels.index("starting green")
+
+
+# -- cutover of live connections (issue 14) ------------------------------------------
+
+
+def test_after_the_drain_the_old_colour_restarts_and_its_tabs_move(tmp_path, monkeypatch):
+    slept: list[float] = []
+    monkeypatch.setattr(cutover, "wait", cutover.drain)
+    monkeypatch.setattr(cutover, "sleep", lambda s: slept.append(s) or time.sleep(0.01))
+    fleet, journal = Fleet(), MemoryJournal()
+    fleet.answers[("web1", "moving open tabs")] = Result(0, "restarted\n", "")
+    p = plan()
+    p = dataclasses.replace(p, app=dataclasses.replace(p.app, drain_seconds=0.2))
+    execute(p, fleet, FakeBuilder(tmp_path), journal)
+    labels = trace(fleet, "web1")
+    assert labels.index("switching nginx") < labels.index("moving open tabs")
+    assert labels[-2:] == ["moving open tabs", "releasing the lock"]  # under the lock
+    assert fleet.sent("web1", "moving open tabs") == [composite.cut_over(LAYOUT, "blue")]
+    assert slept[0] == pytest.approx(0.2, abs=0.05)  # one bounded drain, in small sleeps
+    text = journal.text()
+    assert "open tabs on blue get 0.2 s to finish their events" in text
+    assert "blue restarted: its open tabs reconnect to green" in text
+
+
+def test_a_first_deploy_has_no_tabs_to_move(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    p = plan()
+    first = dataclasses.replace(p.app, live_color=None, current_release_id=None)
+    execute(dataclasses.replace(p, app=first, releases=()), fleet, FakeBuilder(tmp_path), journal)
+    assert "moving open tabs" not in trace(fleet, "web1")
+
+
+def test_a_failed_cutover_is_a_warning_the_release_serves(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    fleet.answers[("web1", "moving open tabs")] = Result(1, "", "supervisor down")
+    summary = execute(plan(), fleet, FakeBuilder(tmp_path), journal)
+    assert summary.startswith(f"release {NEW} ")
+    assert any(line.startswith("warning: ") for line in journal.text())
