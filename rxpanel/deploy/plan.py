@@ -26,6 +26,8 @@ class AppSettings:
     # after the switch, the old colour's open websockets get this long, then it is
     # restarted (still warm): every tab reconnects to the live colour (steps/cutover.py)
     drain_seconds: float = 10
+    # a tab on an older release's bundle: "reload" at a safe moment, or show a "notice"
+    on_new_release: str = "reload"
     keep_releases: int = 5
     shared_paths: tuple[str, ...] = ()  # declared by the operator, linked to shared/
     live_color: str | None = None
