@@ -67,6 +67,7 @@ class App(SQLModel, table=True):
     health_timeout: int = 60  # seconds the new colour gets to answer the health path
     standby_minutes: float = 15  # the old colour stays up this long for instant rollback
     stop_drain: int = 10  # seconds a stopping colour finishes its requests before it is killed
+    drain_seconds: float = 10  # then its open tabs are moved to the live colour
     live_color: str | None = None  # "blue" | "green" | None before the first deploy
     current_release_id: str | None = None
     # health checks of url + health_path (see rxpanel/health)
@@ -91,6 +92,10 @@ class App(SQLModel, table=True):
     # env keys the operator marked build-time, space separated (REFLEX_* always are:
     # see envkinds.py); the others are runtime and never reach the build
     build_env_keys: str = ""
+    # the state store blue and green share: "server" (a Redis of the app's own on each
+    # server, see deploy/commands/store.py) or "off"; its password, made on first need
+    state_store: str = "server"
+    state_password_enc: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Timestamp(default_factory=utcnow)
 
 

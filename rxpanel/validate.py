@@ -293,6 +293,14 @@ def number(value: float | str, what: str, low: float, high: float) -> float:
     return number
 
 
+def choice(value: str, what: str, choices: tuple[str, ...]) -> str:
+    """One of the given words (case and spaces aside)."""
+    text = str(value).strip().lower()
+    if text not in choices:
+        raise ValidationError(f"{what} {_shown(value)} must be one of: {', '.join(choices)}")
+    return text
+
+
 def flag(value: bool | str, what: str) -> bool:
     if isinstance(value, bool):
         return value

@@ -255,6 +255,19 @@ def setting_flags(s: argparse.ArgumentParser, defaults: bool) -> None:
             help=f"each build step's {what}; 'default': the panel's (RXPANEL_{flag[2:].upper().replace('-', '_')})",
         )
     s.add_argument(
+        "--drain-seconds",
+        type=float,
+        help="after the switch, how long tabs still on the old colour get before it is "
+        "restarted (it stays warm) and they reconnect to the new one (10)",
+    )
+    s.add_argument(
+        "--state-store",
+        choices=("server", "off"),
+        help="where open tabs keep their state: server (a Redis of the app's own on each "
+        "server, shared by blue and green: tabs keep their state through a deploy; the "
+        "default) or off (in the backend's memory). A REFLEX_REDIS_URL in the app's env wins",
+    )
+    s.add_argument(
         "--allow-old-pushes",
         action=argparse.BooleanOptionalAction,
         default=None,

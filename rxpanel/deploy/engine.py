@@ -18,6 +18,7 @@ from rxpanel.deploy.plan import Plan
 from rxpanel.deploy.recipe import Recipe, Run, Step, new_run
 from rxpanel.deploy.remote import RemoteError
 from rxpanel.deploy.steps import (
+    cutover,
     env_change,
     finish,
     gate,
@@ -26,6 +27,7 @@ from rxpanel.deploy.steps import (
     rollback,
     shared,
     source,
+    store,
     switch,
     upload,
 )
@@ -55,6 +57,7 @@ DEPLOY = Recipe(
         Step("upload backend", upload.upload_backend, when=_new),
         Step("copy release", env_change.copy, when=env_change.applies),  # before "app user"
         Step("app user", upload.isolate),
+        Step("state store", store.ensure, when=store.applies),
         Step("link shared", shared.link, when=_new),
         Step("migrate", upload.migrate, when=_new, undo=upload.unfinished_is_bad),
         Step("start", source.reason_first(gate.start)),
@@ -63,6 +66,7 @@ DEPLOY = Recipe(
         Step("switch", switch.switch),
         Step("public check", public.check),
         Step("finish", finish.finish),
+        Step("cutover", cutover.cut_over, when=cutover.applies),
     ),
 )
 
@@ -73,11 +77,13 @@ ROLLBACK = Recipe(
         LOCK,
         Step("present", rollback.present),
         Step("app user", upload.isolate),
+        Step("state store", store.ensure, when=store.applies),
         Step("start", gate.start),
         Step("health gate", gate.gate),
         Step("switch", switch.switch),
         Step("public check", public.check),
         Step("finish", finish.finish),
+        Step("cutover", cutover.cut_over, when=cutover.applies),
     ),
 )
 

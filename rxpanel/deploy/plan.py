@@ -25,6 +25,11 @@ class AppSettings:
     health_timeout: float = 60
     standby_minutes: float = 15
     stop_drain: int = DEFAULT_DRAIN  # seconds a stopping colour drains before it is killed
+    # after the switch, the old colour's open websockets get this long, then it is
+    # restarted (still warm): every tab reconnects to the live colour (steps/cutover.py)
+    drain_seconds: float = 10
+    # a tab on an older release's bundle: "reload" at a safe moment, or show a "notice"
+    on_new_release: str = "reload"
     keep_releases: int = 5
     shared_paths: tuple[str, ...] = ()  # declared by the operator, linked to shared/
     live_color: str | None = None
@@ -36,6 +41,16 @@ class AppSettings:
     # the app's deploy key (decrypted, never logged): the only identity its clone uses
     deploy_key: str = field(default="", repr=False)
     build_env_keys: tuple[str, ...] = ()  # marked build-time by the operator (envkinds.py)
+    # the state store blue and green share (commands/store.py): "server", a Redis per
+    # app on each server, or "off" (Reflex's memory: a tab's state dies with its colour);
+    # a REFLEX_REDIS_URL in the app's env is the operator's own store and wins
+    state_store: str = "server"
+    state_password: str = field(default="", repr=False)  # the server store's (never logged)
+
+    @property
+    def managed_store(self) -> bool:
+        """rxpanel runs the app's Redis on its servers."""
+        return self.state_store == "server" and bool(self.state_password)
 
 
 @dataclass(frozen=True)
@@ -99,7 +114,13 @@ class Plan:
     @property
     def secrets(self) -> list[str]:
         key = secret_parts(self.app.deploy_key) if self.app.deploy_key else []
-        return [*self.env.values(), *key]
+        store = [self.app.state_password] if self.app.state_password else []
+        return [*self.env.values(), *key, *store]
+
+    @property
+    def managed_store(self) -> bool:
+        """The app's Redis is rxpanel's to run (no REFLEX_REDIS_URL of the operator's)."""
+        return self.app.managed_store and "REFLEX_REDIS_URL" not in self.env
 
     @property
     def build_env(self) -> dict[str, str]:

@@ -26,6 +26,7 @@ from rxpanel.services.placements import (  # noqa: F401
     spare_ports,
     targets,
 )
+from rxpanel.services.state_store import MODES as STORE_MODES
 
 # An app's settings beyond where it runs and what it is: the CLI's `app add` and
 # `app update` flags and the panel's app form both offer exactly these.
@@ -45,7 +46,7 @@ SETTINGS = (
 )
 # The CLI's flags: the form's settings and shared_paths, which a form that does not
 # show it must not clear (AppInput.shared_paths None keeps what is stored).
-CLI_SETTINGS = (*SETTINGS, "shared_paths", "allow_old_pushes")
+CLI_SETTINGS = (*SETTINGS, "shared_paths", "allow_old_pushes", "state_store", "drain_seconds")
 
 
 @dataclass
@@ -59,6 +60,8 @@ class AppInput:
     keep_releases: int | str = 5
     shared_paths: str | None = None  # None: unchanged (none for a new app)
     allow_old_pushes: bool | str | None = None  # None: unchanged (no for a new app)
+    state_store: str | None = None  # None: unchanged ("server" for a new app)
+    drain_seconds: float | str | None = None  # None: unchanged (10 for a new app)
     health_path: str = "/ping"
     health_timeout: int | str = 60
     standby_minutes: float | str = 15
@@ -86,6 +89,10 @@ class AppInput:
             shared["shared_paths"] = validate.shared_paths(self.shared_paths)
         if self.allow_old_pushes is not None:
             shared["allow_old_pushes"] = validate.flag(self.allow_old_pushes, "allow old pushes")
+        if self.state_store is not None:
+            shared["state_store"] = validate.choice(self.state_store, "state store", STORE_MODES)
+        if self.drain_seconds is not None:
+            shared["drain_seconds"] = validate.number(self.drain_seconds, "drain seconds", 0, 600)
         return shared | {
             "name": validate.slug(self.name, "app name"),
             "source": sources.check(self.source),
@@ -364,6 +371,8 @@ def public(app: App) -> dict:
         "keep_releases": app.keep_releases,
         "shared_paths": app.shared_paths,
         "allow_old_pushes": app.allow_old_pushes,
+        "state_store": app.state_store,
+        "drain_seconds": app.drain_seconds,
         "health_path": app.health_path,
         "health_timeout": app.health_timeout,
         "standby_minutes": app.standby_minutes,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from rxpanel.deploy.commands import check, composite, lock, supervisor
+from rxpanel.deploy.commands import check, composite, lock, store, supervisor
 from rxpanel.deploy.remote import RemoteError
 from rxpanel.deploy.target import connect
 from rxpanel.deploy.templates.supervisor import MAX_DRAIN
@@ -60,9 +60,11 @@ def remove_app(app: App, keep_files: bool = True, server_name: str | None = None
         with connect_server(server) as remote:
             remote.run(lock.acquire(layout, owner), label="taking the app lock")
             try:
-                remote.run(supervisor.remove(layout), label="stopping the app")
+                remote.run(
+                    f"{store.remove(layout)}; {supervisor.remove(layout)}", label="stopping the app"
+                )
                 remote.run(composite.remove_site_if_present(layout), label="removing the nginx site")
-                done.append(f"{server.name}: stopped blue and green, removed the nginx site")
+                done.append(f"{server.name}: stopped blue, green and the state store, removed the nginx site")
             finally:
                 if keep_files:
                     remote.run(lock.release(layout, owner), label="releasing the lock")

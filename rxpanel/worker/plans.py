@@ -10,7 +10,7 @@ from rxpanel.deploy.commands import AppLayout, Host
 from rxpanel.deploy.journal import DeployFailed
 from rxpanel.deploy.plan import AppSettings, Plan, ReleaseInfo, TargetPlan, lock_owner
 from rxpanel.models import App, Deployment, Release, Server
-from rxpanel.services import apps, deploy_keys, deployments, releases, servers
+from rxpanel.services import apps, deploy_keys, deployments, releases, servers, state_store
 
 
 def host_of(server: Server) -> Host:
@@ -70,6 +70,7 @@ def settings_of(app: App) -> AppSettings:
         health_timeout=app.health_timeout,
         standby_minutes=app.standby_minutes,
         stop_drain=app.stop_drain,
+        drain_seconds=app.drain_seconds,
         keep_releases=app.keep_releases,
         shared_paths=tuple(app.shared_paths.split()),
         live_color=app.live_color,
@@ -79,6 +80,8 @@ def settings_of(app: App) -> AppSettings:
         build_timeout=app.build_timeout,
         deploy_key=deploy_keys.private(app),
         build_env_keys=envkinds.marked(app.build_env_keys),
+        state_store=app.state_store,
+        state_password=state_store.password(app) if app.state_store == "server" else "",
     )
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from rxpanel.deploy.templates import live
 from rxpanel.deploy.templates.nginx import listen_lines, render_site
 from rxpanel.deploy.templates.release import (
     render_env_file,
@@ -62,6 +63,11 @@ SECURITY = """\
 ASSETS_SECURITY = SECURITY.replace("\n    ", "\n        ").replace("    add", "        add", 1)
 HSTS = 'add_header Strict-Transport-Security "max-age=31536000" always;'
 
+LIVE_TAG = (
+    "        gzip_static off;\n"
+    f"        sub_filter '</head>' '{live.tag(RID, 'reload')}</head>';\n"
+    "        sub_filter_once on;"
+)
 IP_SITE = f"""\
 # Managed by rxpanel: app my-app, release {RID}, blue backend on port 8001.
 # Rewritten at every deploy and rollback; edits here are lost.
@@ -107,7 +113,8 @@ server {{
         proxy_request_buffering off;
     }}
 
-    # Hashed build assets never change.
+    # Hashed build assets never change. A tab still on the previous release's
+    # bundle may ask for one this release has not: the previous release has it.
     location /assets/ {{
         expires max;
         add_header Cache-Control "public, immutable";
@@ -115,13 +122,30 @@ server {{
         try_files $uri =404;
     }}
 
+    # The live release, for the tabs of an older one (see /_rxpanel/live.js).
+    location = /_rxpanel/release {{
+        default_type application/json;
+        add_header Cache-Control "no-store" always;
+{ASSETS_SECURITY}
+        return 200 '{{"release": "{RID}"}}';
+    }}
+
+    location = /_rxpanel/live.js {{
+        default_type application/javascript;
+        add_header Cache-Control "no-cache" always;
+{ASSETS_SECURITY}
+        return 200 '{live.SCRIPT}';
+    }}
+
     # The prerendered page, to every client; if it cannot be read, the backend.
     location = / {{
+{LIVE_TAG}
         try_files /index.html @backend;
     }}
 
     # A static file if there is one, else the backend (the app's own API routes).
     location / {{
+{LIVE_TAG}
         try_files $uri $uri.html $uri/index.html @backend;
     }}
 
@@ -150,6 +174,7 @@ server {{
 
     location = /__rxpanel_spa {{
         internal;
+{LIVE_TAG}
         try_files /__spa-fallback.html /404.html /index.html =404;
     }}
 
@@ -232,9 +257,10 @@ def test_site_for_https(url, listen, name, redirect_listen, target):
 def test_security_headers_on_the_server_and_again_in_assets():
     """nginx drops the server's add_header in a location with its own (/assets/)."""
     text = site("http://app.example.com")
-    assert text.count('add_header X-Content-Type-Options "nosniff" always;') == 2
-    assert text.count("add_header Content-Security-Policy \"frame-ancestors 'self'\" always;") == 2
-    assert sum(x.startswith("add_header ") for x in lines(text)) == 7  # 3, Cache-Control, 3
+    # the server; /assets/, /_rxpanel/release and /_rxpanel/live.js repeat them
+    assert text.count('add_header X-Content-Type-Options "nosniff" always;') == 4
+    assert text.count("add_header Content-Security-Policy \"frame-ancestors 'self'\" always;") == 4
+    assert sum(x.startswith("add_header ") for x in lines(text)) == 15  # 3, 3 x (Cache-Control, 3)
     assert "Strict-Transport-Security" not in text
     assert "$proxy_add_x_forwarded_for" not in text
     assert text.count("proxy_set_header X-Forwarded-For $remote_addr;") == 3
@@ -242,7 +268,7 @@ def test_security_headers_on_the_server_and_again_in_assets():
 
 def test_hsts_on_https_sites_only():
     text = site("https://app.example.com")
-    assert text.count(f"    {HSTS}\n") == 2  # the server, /assets/
+    assert text.count(f"    {HSTS}\n") == 4  # the server, /assets/, /_rxpanel/*
     redirect = text[: text.index("server {\n    listen 443")]
     assert not any(x.startswith("add_header") for x in lines(redirect))  # plain http: no HSTS
 

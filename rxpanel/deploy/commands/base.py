@@ -133,6 +133,24 @@ class AppLayout:
         """Who the app's processes run as: its own user, or the login without root."""
         return app_user_name(self.app) if self.host.isolated else self.host.user
 
+    @property
+    def store_dir(self) -> str:
+        """The app's state store (Redis, shared by blue and green): its config,
+        socket and data, in shared/ (the app user's, 0700)."""
+        return f"{self.shared}/.redis"
+
+    @property
+    def store_socket(self) -> str:
+        return f"{self.store_dir}/redis.sock"
+
+    @property
+    def store_conf(self) -> str:
+        return f"{self.store_dir}/redis.conf"
+
+    @property
+    def store_program(self) -> str:
+        return self.program("redis")
+
     def program(self, color: str) -> str:
         return f"rxpanel-{self.app}-{color}"
 

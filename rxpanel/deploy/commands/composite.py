@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from rxpanel.deploy.commands import account, lock, nginx, release, standby, supervisor
 from rxpanel.deploy.commands.base import AppLayout, q
 
@@ -35,6 +37,23 @@ def finish(
         commands.append(standby.mark(app, *standby_of))
     commands += [release.remove(app, sorted(gone)), release.remove_venvs_except(app, keep_venvs)]
     return " && ".join(commands)
+
+
+def cut_over(app: AppLayout, color: str, port: int, drain: float) -> str:
+    """Give the old colour's open connections (tabs' websockets through nginx's old
+    workers) up to `drain` seconds to end, looking every half second; then restart
+    the colour if some are still open. Its websockets close, the tabs reconnect
+    through nginx to the live colour; it comes back warm, with no traffic, for an
+    instant rollback. With no connection left there is nothing to move."""
+    ctl, prog, count = app.host.supervisorctl, app.program(color), supervisor.connections(port)
+    return (
+        f"i={math.ceil(drain * 2)}; "  # half-second looks
+        f'while n=$({count}); [ "$n" -gt 0 ] && [ "$i" -gt 0 ]; do sleep 0.5; i=$((i - 1)); done; '
+        f'if [ "$n" = 0 ]; then echo "no open connections"; '
+        f"elif {ctl('status', prog)} 2>/dev/null | grep -q RUNNING; then "
+        f'{ctl("restart", prog)} >/dev/null && echo "restarted with $n open"; '
+        "else echo 'not running'; fi"
+    )
 
 
 def remove_site_if_present(app: AppLayout) -> str:

@@ -25,6 +25,14 @@ def port_listening(port: int) -> str:
     )
 
 
+def connections(port: int) -> str:
+    """Print how many TCP connections to the local port are established (from /proc)."""
+    return (
+        "cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | "
+        f"awk '$4 == \"01\" && $2 ~ /:{int(port):04X}$/ {{n++}} END {{print n+0}}'"
+    )
+
+
 def start(app: AppLayout, color: str, port: int, conf_tmp: str) -> str:
     """Stop the idle colour, make sure its port is free (so the health gate cannot
     be answered by a stranger), install its program config and start it.

@@ -10,6 +10,7 @@ from rxpanel.deploy.fleet import Target
 from rxpanel.deploy.journal import DeployFailed
 from rxpanel.deploy.recipe import Run
 from rxpanel.deploy.remote import CommandFailed
+from rxpanel.deploy.steps import store
 from rxpanel.deploy.templates.supervisor import MAX_DRAIN, render_program
 
 
@@ -84,8 +85,11 @@ def gate(run: Run) -> None:
     def one(t: Target) -> None:
         with log.step(f"health gate{t.suffix}"):
             port = t.ports[idle]
+            check = health_cmd.gate(t.layout, idle, port, app.health_path, app.health_timeout)
+            if store.applies(run):  # the state store's health is part of the gate
+                check = f"{check} && {store.gate_line(run, t)}"
             result = t.run(
-                health_cmd.gate(t.layout, idle, port, app.health_path, app.health_timeout),
+                check,
                 "health gate",
                 check=False,
                 timeout=app.health_timeout + 60,

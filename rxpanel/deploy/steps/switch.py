@@ -13,6 +13,8 @@ from rxpanel.deploy.templates.nginx import render_site, server_name
 def switch(run: Run) -> None:
     app, rel, idle, log = run.app, run.release, run.color, run.log
     switched: list[Target] = []
+    before = app.current_release_id  # its hashed assets stay servable for its tabs
+    previous = before if before and before != rel.id else None
 
     def one(t: Target) -> None:
         site = render_site(
@@ -22,6 +24,8 @@ def switch(run: Run) -> None:
             release_dir=t.layout.release(rel.id),
             color=idle,
             port=t.ports[idle],
+            previous_dir=t.layout.release(previous) if previous else None,
+            on_new_release=app.on_new_release,
         )
         site_tmp = f"{t.layout.tmp}/site.conf"
         t.remote.put_bytes(site.encode(), site_tmp)
@@ -46,9 +50,7 @@ def switch(run: Run) -> None:
         for t in run.targets:
             t.undo.clear()
         ports = ", ".join(sorted({str(t.ports[idle]) for t in run.targets}))
-        log.line(
-            f"nginx now sends {app.url} to {idle} (port {ports}), release {rel.id}{run.where}"
-        )
+        log.line(f"nginx now sends {app.url} to {idle} (port {ports}), release {rel.id}{run.where}")
 
 
 def switch_back(run: Run, switched: list[Target]) -> None:

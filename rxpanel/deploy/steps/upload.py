@@ -18,6 +18,7 @@ from rxpanel.deploy.journal import DeployFailed
 from rxpanel.deploy.plan import ReleaseInfo
 from rxpanel.deploy.recipe import Run
 from rxpanel.deploy.remote import RemoteError
+from rxpanel.deploy.steps import store
 from rxpanel.deploy.steps.shared import env_defaults, migrated, paths_of, snapshot_first
 from rxpanel.deploy.templates.release import (
     render_env_file,
@@ -123,7 +124,12 @@ def write_launcher(run: Run, t: Target, meta_name: str) -> None:
     )
     files = [
         (
-            render_env_file(dict(run.plan.env), app.url, env_defaults(t), bare=source.bare_env),
+            render_env_file(
+                dict(run.plan.env),
+                app.url,
+                {**env_defaults(t), **store.env(run, t)},
+                bare=source.bare_env,
+            ),
             f"{rel_dir}/env",
             0o600,
         ),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit
 
+from rxpanel.deploy.templates import live
+
 # The client's address as nginx saw it, not what the client says it is: a header
 # it sends (X-Forwarded-For: 1.2.3.4) would be passed through by
 # $proxy_add_x_forwarded_for, and the backend would believe it.
@@ -59,21 +61,39 @@ server {{
         proxy_request_buffering off;
     }}
 
-    # Hashed build assets never change.
+    # Hashed build assets never change. A tab still on the previous release's
+    # bundle may ask for one this release has not: the previous release has it.
     location /assets/ {{
         expires max;
         add_header Cache-Control "public, immutable";
 {assets_security}
-        try_files $uri =404;
+        try_files $uri {previous_assets};
+    }}
+{previous_location}
+    # The live release, for the tabs of an older one (see /_rxpanel/live.js).
+    location = /_rxpanel/release {{
+        default_type application/json;
+        add_header Cache-Control "no-store" always;
+{assets_security}
+        return 200 '{{"release": "{release}"}}';
+    }}
+
+    location = /_rxpanel/live.js {{
+        default_type application/javascript;
+        add_header Cache-Control "no-cache" always;
+{assets_security}
+        return 200 '{live_js}';
     }}
 
     # The prerendered page, to every client; if it cannot be read, the backend.
     location = / {{
+{live_tag}
         try_files /index.html @backend;
     }}
 
     # A static file if there is one, else the backend (the app's own API routes).
     location / {{
+{live_tag}
         try_files $uri $uri.html $uri/index.html @backend;
     }}
 
@@ -102,6 +122,7 @@ server {{
 
     location = /__rxpanel_spa {{
         internal;
+{live_tag}
         try_files /__spa-fallback.html /404.html /index.html =404;
     }}
 
@@ -161,8 +182,27 @@ def server_name(url: str) -> str:
     return urlsplit(url).hostname or "_"
 
 
+def live_tag_lines(release: str, mode: str) -> str:
+    """sub_filter of the pages nginx serves from files: the new-release script goes
+    in before </head>. Precompressed .gz pages cannot be filtered: not for these."""
+    tag = live.tag(release, mode)
+    return (
+        "        gzip_static off;\n"
+        f"        sub_filter '</head>' '{tag}</head>';\n"
+        "        sub_filter_once on;"
+    )
+
+
 def render_site(
-    *, app: str, url: str, release: str, release_dir: str, color: str, port: int
+    *,
+    app: str,
+    url: str,
+    release: str,
+    release_dir: str,
+    color: str,
+    port: int,
+    previous_dir: str | None = None,
+    on_new_release: str = "reload",
 ) -> str:
     parts = urlsplit(url)
     host = server_name(url)
@@ -189,4 +229,20 @@ def render_site(
         headers=PROXY_HEADERS,
         security=security_headers(parts.scheme == "https", 4),
         assets_security=security_headers(parts.scheme == "https", 8),
+        previous_assets="@previous_assets" if previous_dir else "=404",
+        previous_location=(
+            "\n    location @previous_assets {{\n"
+            f"        root {previous_dir}/frontend;\n"
+            "        expires max;\n"
+            '        add_header Cache-Control "public, immutable";\n'
+            f"{security_headers(parts.scheme == 'https', 8)}\n"
+            "        try_files $uri =404;\n"
+            "    }}\n"
+        )
+        .replace("{{", "{")
+        .replace("}}", "}")
+        if previous_dir
+        else "",
+        live_js=live.SCRIPT,
+        live_tag=live_tag_lines(release, on_new_release),
     )

@@ -201,3 +201,50 @@ def test_stop_standby_waits_for_a_held_lock(server):
     assert Path(app.standby_marker).exists()
     assert (Path(app.lock) / "owner").read_text() == "deployment #3 (box:1)\n"
     shutil.rmtree(app.lock)
+
+
+# the cutover, run for real against a loopback port, with a fake supervisorctl
+
+
+def _cutover(tmp_path, port: int, drain: float) -> tuple[str, list[str], float]:
+    import time
+
+    calls = tmp_path / "calls"
+    fake = tmp_path / "supervisorctl"
+    fake.write_text(
+        f'#!/bin/sh\necho "$*" >> {calls}\n[ "$1" = status ] && echo "demo-blue RUNNING"\nexit 0\n'
+    )
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    app = AppLayout(Host(supervisorctl_cmd=str(fake)), "demo")
+    start = time.monotonic()
+    out = subprocess.run(
+        ["sh", "-c", composite.cut_over(app, "blue", port, drain)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    took = time.monotonic() - start
+    return out.stdout.strip(), calls.read_text().split("\n")[:-1] if calls.exists() else [], took
+
+
+def test_a_cutover_with_no_open_connection_restarts_nothing_at_once(tmp_path):
+    import socket
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        said, calls, took = _cutover(tmp_path, server.getsockname()[1], 5)
+    assert said == "no open connections" and calls == [] and took < 2
+
+
+def test_a_cutover_restarts_the_colour_once_its_drain_ends_with_a_tab_still_open(tmp_path):
+    import socket
+
+    with socket.socket() as server, socket.socket() as tab:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        tab.connect(server.getsockname())  # a websocket that stays open
+        accepted, _ = server.accept()
+        with accepted:
+            said, calls, took = _cutover(tmp_path, server.getsockname()[1], 1)
+    assert said == "restarted with 1 open", said  # the server side of it, counted once
+    assert calls == ["status rxpanel-demo-blue", "restart rxpanel-demo-blue"]
+    assert 0.9 < took < 4

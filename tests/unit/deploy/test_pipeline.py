@@ -22,6 +22,7 @@ from rxpanel.deploy.commands import (
     standby,
     supervisor,
 )
+from rxpanel.deploy.commands import store as store_cmd
 from rxpanel.deploy.plan import AppSettings, Plan, ReleaseInfo, TargetPlan
 from rxpanel.deploy.remote import Result
 from rxpanel.deploy.steps import upload
@@ -66,6 +67,7 @@ def plan(servers=("web1",), kind="deploy", **kw) -> Plan:
         source="/src/demo",
         branch="main",
         standby_minutes=15,
+        drain_seconds=0,
         keep_releases=5,
         live_color="blue",
         current_release_id=R1,
@@ -118,6 +120,7 @@ DEPLOY_TRACE = [
     "switching nginx",
     "public check",
     "finishing (standby, retention)",
+    "moving open tabs",
     "releasing the lock",
 ]
 
@@ -140,6 +143,7 @@ def test_the_recipes_are_lists_of_named_steps():
         "upload backend",
         "copy release",
         "app user",
+        "state store",
         "link shared",
         "migrate",
         "start",
@@ -148,17 +152,20 @@ def test_the_recipes_are_lists_of_named_steps():
         "switch",
         "public check",
         "finish",
+        "cutover",
     ]
     assert engine.ROLLBACK.names() == [
         "choose",
         "lock",
         "present",
         "app user",
+        "state store",
         "start",
         "health gate",
         "switch",
         "public check",
         "finish",
+        "cutover",
     ]
 
 
@@ -194,6 +201,7 @@ def test_a_deploy(tmp_path):
         "switch",
         "public check",
         "finish",
+        "cutover",
     ]
     assert "build" in steps
     text = journal.text()
@@ -237,6 +245,7 @@ def test_a_kept_build_goes_live_again_without_build_or_upload(tmp_path):
         "switching nginx",
         "public check",
         "finishing (standby, retention)",
+        "moving open tabs",
         "releasing the lock",
     ]
     assert f"release {R0} already holds this build: no build, no upload" in journal.text()
@@ -262,6 +271,7 @@ def test_a_rollback_to_the_warm_standby(tmp_path):
         "switching nginx",
         "public check",
         "finishing (standby, retention)",
+        "moving open tabs",
         "releasing the lock",
     ]
     assert fleet.sent("web1", "check release") == [release.exists(LAYOUT, R0)]
@@ -610,6 +620,7 @@ def test_a_runtime_env_change_is_a_new_release_copied_on_the_server(tmp_path):
         "switching nginx",
         "public check",
         "finishing (standby, retention)",
+        "moving open tabs",
         "releasing the lock",
     ]
     assert fleet.sent("web1", "copying the release") == [release.copy(LAYOUT, R0, NEW)]
@@ -660,3 +671,128 @@ def test_the_copy_command():
         f"'cp -a /srv/rxpanel/demo/releases/{R0}/backend /srv/rxpanel/demo/releases/{R0}/frontend "
         f"/srv/rxpanel/demo/releases/{NEW}/'"
     )
+
+
+# -- the state store (issue 14) ------------------------------------------------------
+
+STORE_PASSWORD = "0a1b2c3d4e5f" * 4
+
+
+def store_plan(**kw) -> Plan:
+    p = plan(**kw)
+    app = dataclasses.replace(p.app, state_password=STORE_PASSWORD)
+    return dataclasses.replace(p, app=app)
+
+
+def test_a_deploy_starts_the_state_store_before_the_colour_and_gates_it(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    fleet.answers[("web1", "finding redis-server")] = Result(0, "/usr/bin/redis-server\n", "")
+    execute(store_plan(), fleet, FakeBuilder(tmp_path), journal)
+
+    labels = trace(fleet, "web1")
+    store_at = labels.index("starting the state store")
+    assert labels[store_at - 3 : store_at + 1] == [
+        "finding redis-server",
+        "put /srv/rxpanel/demo/tmp/redis.conf",
+        "put /srv/rxpanel/demo/tmp/rxpanel-demo-redis.conf",
+        "starting the state store",
+    ]
+    assert labels.index("giving the release to the app's user") < store_at
+    assert store_at < labels.index("starting green")
+    assert fleet.sent("web1", "starting the state store") == [
+        store_cmd.ensure(
+            LAYOUT,
+            "/srv/rxpanel/demo/tmp/redis.conf",
+            "/srv/rxpanel/demo/tmp/rxpanel-demo-redis.conf",
+        )
+    ]
+    conf = fleet.files[("web1", "/srv/rxpanel/demo/tmp/redis.conf")].decode()
+    assert f"requirepass {STORE_PASSWORD}\n" in conf
+    assert 'unixsocket "/srv/rxpanel/demo/shared/.redis/redis.sock"\n' in conf
+    program = fleet.files[("web1", "/srv/rxpanel/demo/tmp/rxpanel-demo-redis.conf")].decode()
+    assert STORE_PASSWORD not in program  # supervisor's conf dir is readable by all
+    assert "command=/usr/bin/redis-server /srv/rxpanel/demo/shared/.redis/redis.conf\n" in program
+    assert "user=rxa-demo\n" in program
+    env = fleet.files[("web1", f"/srv/rxpanel/demo/releases/{NEW}/env")].decode()
+    assert (
+        f"REFLEX_REDIS_URL=unix://:{STORE_PASSWORD}@/srv/rxpanel/demo/shared/.redis/redis.sock\n"
+        in env
+    )
+    (gate_cmd,) = fleet.sent("web1", "health gate")
+    assert gate_cmd.endswith(
+        store_cmd.ping(LAYOUT) + " || { echo 'the state store (Redis) "
+        "does not answer: see logs/redis.log on the server'; exit 1; }; }"
+    )
+    text = journal.text()
+    assert not any(STORE_PASSWORD in line for line in text)
+    assert any("state store: Redis for demo answers on" in line for line in text)
+
+
+def test_without_redis_server_the_deploy_says_what_to_install(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    fleet.answers[("web1", "finding redis-server")] = Result(store_cmd.MISSING, "", "")
+    with pytest.raises(engine.DeployFailed, match="apt-get install redis-server"):
+        execute(store_plan(), fleet, FakeBuilder(tmp_path), journal)
+    assert "starting green" not in trace(fleet, "web1")
+
+
+def test_the_operators_own_redis_url_wins_and_no_store_is_run(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    p = store_plan(env={"SECRET": "s3cr3t", "REFLEX_REDIS_URL": "redis://db:6379/3"})
+    execute(p, fleet, FakeBuilder(tmp_path), journal)
+    assert "starting the state store" not in trace(fleet, "web1")
+    env = fleet.files[("web1", f"/srv/rxpanel/demo/releases/{NEW}/env")].decode()
+    assert "REFLEX_REDIS_URL=redis://db:6379/3\n" in env
+
+
+def test_a_rollback_makes_sure_the_store_runs_too(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    p = store_plan(kind="rollback", rollback_to=RELEASES[0])
+    execute(p, fleet, FakeBuilder(tmp_path), journal)
+    labels = trace(fleet, "web1")
+    assert labels.index("starting the state store") < labels.index("starting green")
+
+
+# -- cutover of live connections (issue 14) ------------------------------------------
+
+
+def test_after_the_drain_the_old_colour_restarts_and_its_tabs_move(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    fleet.answers[("web1", "moving open tabs")] = Result(0, "restarted with 2 open\n", "")
+    p = plan()
+    p = dataclasses.replace(p, app=dataclasses.replace(p.app, drain_seconds=0.2))
+    execute(p, fleet, FakeBuilder(tmp_path), journal)
+    labels = trace(fleet, "web1")
+    assert labels.index("switching nginx") < labels.index("moving open tabs")
+    assert labels[-2:] == ["moving open tabs", "releasing the lock"]  # under the lock
+    port = p.targets[0].ports["blue"]
+    assert fleet.sent("web1", "moving open tabs") == [
+        composite.cut_over(LAYOUT, "blue", port, 0.2)
+    ]
+    text = journal.text()
+    assert "open tabs on blue get up to 0.2 s to finish their events" in text
+    assert "blue restarted: its open tabs reconnect to green" in text
+
+
+def test_with_no_open_tab_nothing_is_restarted(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    fleet.answers[("web1", "moving open tabs")] = Result(0, "no open connections\n", "")
+    execute(plan(), fleet, FakeBuilder(tmp_path), journal)
+    text = journal.text()
+    assert "no open tabs on blue: nothing to move" in text and "restarted" not in text
+
+
+def test_a_first_deploy_has_no_tabs_to_move(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    p = plan()
+    first = dataclasses.replace(p.app, live_color=None, current_release_id=None)
+    execute(dataclasses.replace(p, app=first, releases=()), fleet, FakeBuilder(tmp_path), journal)
+    assert "moving open tabs" not in trace(fleet, "web1")
+
+
+def test_a_failed_cutover_is_a_warning_the_release_serves(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    fleet.answers[("web1", "moving open tabs")] = Result(1, "", "supervisor down")
+    summary = execute(plan(), fleet, FakeBuilder(tmp_path), journal)
+    assert summary.startswith(f"release {NEW} ")
+    assert any(line.startswith("warning: ") for line in journal.text())
