@@ -25,6 +25,9 @@ USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 HOSTNAME_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 SAFE_PATH = re.compile(r"^/[A-Za-z0-9._/+-]*$")
 SAFE_TOKEN = re.compile(r"^[A-Za-z0-9_./=:+@-]+$")
+# the longest stop drain an app may ask for (seconds): every command that stops a
+# colour waits this long beyond its own timeout (deploy/templates/supervisor.py)
+STOP_DRAIN_MAX = 120
 ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/~^-]{0,199}$")
 RELEASE_ID = re.compile(r"^[0-9]{8}T[0-9]{6}-[a-z0-9]{4,12}$")

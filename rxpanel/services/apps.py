@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from sqlmodel import col, select
 
 from rxpanel import db, envkinds, secrets, settings, sources, sshkeys, validate
-from rxpanel.deploy.templates.supervisor import MAX_DRAIN
 from rxpanel.models import App, AppServer, Release, Server, utcnow
 from rxpanel.services import Conflict, NotFound
 from rxpanel.services import placements as places
@@ -102,7 +101,7 @@ class AppInput:
             "health_path": validate.health_path(self.health_path),
             "health_timeout": validate.positive(self.health_timeout, "health timeout", 1, 3600),
             "standby_minutes": validate.number(self.standby_minutes, "standby minutes", 0, 1440),
-            "stop_drain": validate.positive(self.stop_drain, "stop drain", 1, MAX_DRAIN),
+            "stop_drain": validate.positive(self.stop_drain, "stop drain", 1, validate.STOP_DRAIN_MAX),
             "check_interval": validate.positive(self.check_interval, "check interval", 5, 86400),
             "check_timeout": validate.number(self.check_timeout, "check timeout", 0.1, 60),
             "failure_threshold": validate.positive(

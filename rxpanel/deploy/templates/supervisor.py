@@ -8,12 +8,12 @@ of the colour, so what left the group is found and killed too."""
 
 from __future__ import annotations
 
+from rxpanel import validate
 from rxpanel.deploy.commands.supervisor import TAG
 
 DEFAULT_DRAIN = 10  # seconds a stopping backend gets to finish its requests
-# the most an app may ask for: every command that stops a colour waits this long beyond
-# its own timeout (a program keeps the drain it was started with)
-MAX_DRAIN = 120
+# the most an app may ask for (a program keeps the drain it was started with)
+MAX_DRAIN = validate.STOP_DRAIN_MAX
 
 PROGRAM = """\
 ; Managed by rxpanel: app {app}, {color} colour, release {release}.
