@@ -34,6 +34,7 @@ def test_every_page_from_files_gets_the_script_before_head_ends():
     tag = '<script src="/_rxpanel/live.js" data-release="R2" data-mode="notice" defer></script>'
     assert site.count(f"sub_filter '</head>' '{tag}</head>';") == 3  # /, files, SPA fallback
     assert site.count("gzip_static off;") == 3  # a .gz page cannot be filtered
+    assert site.count("gzip on;") == 3  # it is compressed after the filter instead
     assert "return 200 '" + live.SCRIPT + "';" in site
 
 

@@ -65,6 +65,7 @@ HSTS = 'add_header Strict-Transport-Security "max-age=31536000" always;'
 
 LIVE_TAG = (
     "        gzip_static off;\n"
+    "        gzip on;\n"
     f"        sub_filter '</head>' '{live.tag(RID, 'reload')}</head>';\n"
     "        sub_filter_once on;"
 )

@@ -184,10 +184,12 @@ def server_name(url: str) -> str:
 
 def live_tag_lines(release: str, mode: str) -> str:
     """sub_filter of the pages nginx serves from files: the new-release script goes
-    in before </head>. Precompressed .gz pages cannot be filtered: not for these."""
+    in before </head>. Precompressed .gz pages cannot be filtered: these are
+    compressed on the way out instead, after the filter (small pages)."""
     tag = live.tag(release, mode)
     return (
         "        gzip_static off;\n"
+        "        gzip on;\n"
         f"        sub_filter '</head>' '{tag}</head>';\n"
         "        sub_filter_once on;"
     )
