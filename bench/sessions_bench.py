@@ -18,12 +18,17 @@ timestamps from the panel database (same machine, same clock):
   to v2                the heading shows the new version (the page may still show the
                        default count 0 until its state arrives over the websocket)
   to v2 + state        the heading shows the new version and the count reads k
+  on v2 before its count  how long a moved tab showed the new heading with the default
+                       count (0) before its state came over the websocket
+  before the deploy end  tabs whose count was back before the deployment finished
 Then, after the tabs settled (or the move timeout):
   lost state           a tab on the new release whose count is not k (or that never moved)
   failed events        one click per tab that does not bring the count to k + 1 in 10 s
   token changed        a tab whose Reflex token (sessionStorage) is not the one it had
 The same for a rollback to v1 (counts k + 1, a click after the move must give k + 2).
 
+Clicks and waits poll every 50 ms on the tab brought to front (Playwright's default
+requestAnimationFrame polling stalls in a background tab of headless Chromium).
 Loopback only; everything (sandbox, browser, temp dirs) is cleaned up; a global
 timeout (SIGALRM) bounds the whole run."""
 
