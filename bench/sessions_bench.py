@@ -27,8 +27,9 @@ Then, after the tabs settled (or the move timeout):
   token changed        a tab whose Reflex token (sessionStorage) is not the one it had
 The same for a rollback to v1 (counts k + 1, a click after the move must give k + 2).
 
-Clicks and waits poll every 50 ms on the tab brought to front (Playwright's default
-requestAnimationFrame polling stalls in a background tab of headless Chromium).
+Clicks and waits poll every 50 ms on the tab brought to front (without that, with
+Playwright's default requestAnimationFrame polling, a 20-tab run made no progress in
+its clicks for minutes: likely rAF not firing in background tabs; not dug into).
 Loopback only; everything (sandbox, browser, temp dirs) is cleaned up; a global
 timeout (SIGALRM) bounds the whole run."""
 
