@@ -96,6 +96,9 @@ class App(SQLModel, table=True):
     # server, see deploy/commands/store.py) or "off"; its password, made on first need
     state_store: str = "server"
     state_password_enc: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # a deploy whose state classes are not the live release's (a class removed, its
+    # fields changed): "reset" clears the stored state at the switch, "refuse" fails it
+    on_state_change: str = "reset"
     created_at: datetime = Timestamp(default_factory=utcnow)
 
 
@@ -117,6 +120,8 @@ class Release(SQLModel, table=True):
     # the alembic head(s) of its migrations, space separated ("" without alembic/)
     schema_heads: str = ""
     database: str = ""  # "PostgreSQL at db:5432" for a server database; "" for SQLite
+    # its Reflex state classes {full name: schema hash} as JSON; "" when not known
+    state_schema: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
 
 
 DEPLOY_STATES_FINAL = ("success", "failed", "superseded", "interrupted", "cancelled")

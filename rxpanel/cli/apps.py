@@ -268,6 +268,13 @@ def setting_flags(s: argparse.ArgumentParser, defaults: bool) -> None:
         "default) or off (in the backend's memory). A REFLEX_REDIS_URL in the app's env wins",
     )
     s.add_argument(
+        "--on-state-change",
+        choices=("reset", "refuse"),
+        help="when a deploy's state classes are not the live release's (a class removed or "
+        "its fields changed): reset (clear the stored state of open tabs right after the "
+        "switch; the default) or refuse (fail the deploy before it starts anything)",
+    )
+    s.add_argument(
         "--allow-old-pushes",
         action=argparse.BooleanOptionalAction,
         default=None,

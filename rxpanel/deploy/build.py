@@ -17,7 +17,7 @@ from pathlib import Path
 from packaging.version import Version
 
 from rxpanel import settings, sources
-from rxpanel.deploy import envreads, frontend, gitaccess, jail, resolve, sqlite_paths
+from rxpanel.deploy import envreads, frontend, gitaccess, jail, resolve, sqlite_paths, states
 from rxpanel.deploy.build_venv import ensure_build_venv  # noqa: F401 - the builder's API
 from rxpanel.deploy.limits import Limits
 from rxpanel.deploy.local import BuildError, Log
@@ -76,6 +76,15 @@ class Build:
     @property
     def backend_zip(self) -> Path:
         return self.dir / "backend.zip"
+
+    @property
+    def state_schema(self) -> str:
+        """Its state classes as a release records them (deploy/states.py); "" if not known."""
+        try:
+            text = (self.dir / states.FILE).read_bytes()
+        except OSError:
+            return ""
+        return states.encode(states.parse(text))
 
 
 def requirements_hash(requirements: bytes) -> str:

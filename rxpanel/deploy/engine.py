@@ -27,6 +27,7 @@ from rxpanel.deploy.steps import (
     rollback,
     shared,
     source,
+    state_change,
     store,
     switch,
     upload,
@@ -59,14 +60,19 @@ DEPLOY = Recipe(
         Step("app user", upload.isolate),
         Step("state store", store.ensure, when=store.applies),
         Step("link shared", shared.link, when=_new),
+        Step("state check", state_change.check, when=state_change.refuses),  # before any change
         Step("migrate", upload.migrate, when=_new, undo=upload.unfinished_is_bad),
         Step("start", source.reason_first(gate.start)),
         Step("health gate", source.reason_first(gate.gate)),
         Step("upload frontend", upload.upload_frontend, when=_unfinished),
         Step("switch", switch.switch),
+        Step("state reset", state_change.reset, when=state_change.applies),
         Step("public check", public.check),
         Step("finish", finish.finish),
         Step("cutover", cutover.cut_over, when=cutover.applies),
+        Step(
+            "state reset again", state_change.clear_again, when=state_change.cleared_before_cutover
+        ),
     ),
 )
 
@@ -81,9 +87,13 @@ ROLLBACK = Recipe(
         Step("start", gate.start),
         Step("health gate", gate.gate),
         Step("switch", switch.switch),
+        Step("state reset", state_change.reset, when=state_change.applies),
         Step("public check", public.check),
         Step("finish", finish.finish),
         Step("cutover", cutover.cut_over, when=cutover.applies),
+        Step(
+            "state reset again", state_change.clear_again, when=state_change.cleared_before_cutover
+        ),
     ),
 )
 

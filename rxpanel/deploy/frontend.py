@@ -19,6 +19,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from rxpanel.deploy import states
 from rxpanel.deploy.local import BuildError, Log
 
 KEEP = 5  # bundles kept per app
@@ -27,9 +28,12 @@ KEEP = 5  # bundles kept per app
 SKIP = {"node_modules", "build", "_static", ".next", ".react-router", "backend", "reflex.json"}
 
 # Run with the build venv's python in the app's source dir (in the jail): compile
-# the app and write .web/ as `reflex export` does before it bundles.
-COMPILE = """\
+# the app and write .web/ as `reflex export` does before it bundles; then the map of
+# its state classes to argv[1] (deploy/states.py).
+COMPILE = (
+    """\
 import inspect
+import sys
 from pathlib import Path
 from reflex import constants
 from reflex.utils import build, prerequisites
@@ -43,6 +47,8 @@ accepted = inspect.signature(prerequisites.get_compiled_app).parameters
 prerequisites.get_compiled_app(**{k: v for k, v in wanted.items() if k in accepted})
 build.setup_frontend(Path.cwd())
 """
+    + states.DUMP
+)
 
 # Then, when no kept bundle matches: bundle and zip the frontend into argv[1].
 BUNDLE = """\
@@ -91,7 +97,8 @@ def export(
 ) -> None:
     """frontend.zip into `out`: a kept bundle of the same compiled frontend, or a new one."""
     try:
-        run([str(python), "-c", COMPILE], "reflex compile (frontend)")
+        (out / states.FILE).unlink(missing_ok=True)
+        run([str(python), "-c", COMPILE, str(out / states.FILE)], "reflex compile (frontend)")
         mark = fingerprint(src, req_hash)
     except BuildError as e:
         log(f"frontend: could not compile on its own ({e}); bundling with reflex export")

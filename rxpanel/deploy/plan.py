@@ -46,6 +46,9 @@ class AppSettings:
     # a REFLEX_REDIS_URL in the app's env is the operator's own store and wins
     state_store: str = "server"
     state_password: str = field(default="", repr=False)  # the server store's (never logged)
+    # the new release's state classes are not the live one's (steps/states.py): "reset"
+    # clears the stored state right after the switch, "refuse" fails before any start
+    on_state_change: str = "reset"
 
     @property
     def managed_store(self) -> bool:
@@ -67,6 +70,7 @@ class ReleaseInfo:
     schema_heads: str = ""  # alembic head(s) of its migrations, space separated
     database: str = ""  # "PostgreSQL at db:5432" for a server database; "" for SQLite
     env_hash: str = ""  # of its env snapshot: the same build with another env is a new release
+    state_schema: str = ""  # its state classes {full name: schema hash} as JSON (deploy/states.py)
 
 
 @dataclass(frozen=True)
@@ -126,6 +130,12 @@ class Plan:
     def build_env(self) -> dict[str, str]:
         """The build-time variables: the only ones the export and the build key see."""
         return envkinds.build_env(self.env, self.app.build_env_keys)
+
+    @property
+    def shared_state(self) -> bool:
+        """Open tabs keep their state in a store both colours share (rxpanel's or the
+        operator's REFLEX_REDIS_URL): only then can a release meet another's state."""
+        return self.managed_store or "REFLEX_REDIS_URL" in self.env
 
     @property
     def fleet(self) -> bool:

@@ -40,6 +40,8 @@ class Run:
     base: ReleaseInfo | None = None  # env-only change: the new release is a copy of this one
     color: str = ""  # the colour it starts on
     unfinished: bool = False  # a new release that failed before it was complete turns bad
+    state_change: list[str] | None = None  # live classes it removed or changed (None: not asked)
+    state_cleared: bool = False  # the stored state of open tabs was cleared at the switch
 
     @property
     def app(self):

@@ -27,6 +27,9 @@ from rxpanel.services.placements import (  # noqa: F401
 )
 from rxpanel.services.state_store import MODES as STORE_MODES
 
+# a deploy whose state classes are not the live release's (deploy/steps/states.py)
+STATE_CHANGE_MODES = ("reset", "refuse")
+
 # An app's settings beyond where it runs and what it is: the CLI's `app add` and
 # `app update` flags and the panel's app form both offer exactly these.
 SETTINGS = (
@@ -45,7 +48,14 @@ SETTINGS = (
 )
 # The CLI's flags: the form's settings and shared_paths, which a form that does not
 # show it must not clear (AppInput.shared_paths None keeps what is stored).
-CLI_SETTINGS = (*SETTINGS, "shared_paths", "allow_old_pushes", "state_store", "drain_seconds")
+CLI_SETTINGS = (
+    *SETTINGS,
+    "shared_paths",
+    "allow_old_pushes",
+    "state_store",
+    "drain_seconds",
+    "on_state_change",
+)
 
 
 @dataclass
@@ -61,6 +71,7 @@ class AppInput:
     allow_old_pushes: bool | str | None = None  # None: unchanged (no for a new app)
     state_store: str | None = None  # None: unchanged ("server" for a new app)
     drain_seconds: float | str | None = None  # None: unchanged (10 for a new app)
+    on_state_change: str | None = None  # None: unchanged ("reset" for a new app)
     health_path: str = "/ping"
     health_timeout: int | str = 60
     standby_minutes: float | str = 15
@@ -92,6 +103,10 @@ class AppInput:
             shared["state_store"] = validate.choice(self.state_store, "state store", STORE_MODES)
         if self.drain_seconds is not None:
             shared["drain_seconds"] = validate.number(self.drain_seconds, "drain seconds", 0, 600)
+        if self.on_state_change is not None:
+            shared["on_state_change"] = validate.choice(
+                self.on_state_change, "on state change", STATE_CHANGE_MODES
+            )
         return shared | {
             "name": validate.slug(self.name, "app name"),
             "source": sources.check(self.source),
@@ -372,6 +387,7 @@ def public(app: App) -> dict:
         "allow_old_pushes": app.allow_old_pushes,
         "state_store": app.state_store,
         "drain_seconds": app.drain_seconds,
+        "on_state_change": app.on_state_change,
         "health_path": app.health_path,
         "health_timeout": app.health_timeout,
         "standby_minutes": app.standby_minutes,

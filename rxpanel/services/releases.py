@@ -55,6 +55,14 @@ def set_status(release_id: str, status: str, reason: str | None = None) -> None:
         s.add(rel)
 
 
+def set_state_schema(release_id: str, state_schema: str) -> None:
+    """Its state classes, known once its build compiled (deploy/states.py)."""
+    with db.session() as s:
+        rel = s.get(Release, release_id)
+        rel.state_schema = state_schema
+        s.add(rel)
+
+
 def reusable(app_id: int, build_key: str, env_hash: str | None = None) -> Release | None:
     """A usable release of exactly this build (same source, settings and build-time
     env): the newest with this env snapshot (`env_hash`) if there is one, else the newest."""

@@ -83,8 +83,12 @@ class DbJournal:
             env_hash=env_hash(env),
             schema_heads=release.schema_heads,
             database=release.database,
+            state_schema=release.state_schema,
         )
         deployments.set_fields(self.dep_id, release_id=release.id)
+
+    def release_states(self, release_id: str, state_schema: str) -> None:
+        releases.set_state_schema(release_id, state_schema)
 
     def release_status(self, release_id: str, status: str, reason: str | None = None) -> None:
         releases.set_status(release_id, status, reason)

@@ -56,6 +56,7 @@ def release_info(r: Release) -> ReleaseInfo:
         schema_heads=r.schema_heads,
         database=r.database,
         env_hash=r.env_hash,
+        state_schema=r.state_schema,
     )
 
 
@@ -82,6 +83,7 @@ def settings_of(app: App) -> AppSettings:
         build_env_keys=envkinds.marked(app.build_env_keys),
         state_store=app.state_store,
         state_password=state_store.password(app) if app.state_store == "server" else "",
+        on_state_change=app.on_state_change,
     )
 
 

@@ -88,3 +88,15 @@ def remove(app: AppLayout) -> str:
         f"{{ {app.host.supervisorctl('stop', prog)} >/dev/null 2>&1 || true; "
         f"{app.host.priv(f'rm -f {q(conf)}')}; }}"
     )
+
+
+def flush(app: AppLayout) -> str:
+    """Clear the app's stored state: its Redis holds only this app, so FLUSHDB of its
+    one database is every open tab's state, nothing else (the password read on the
+    server, as for the ping). Exit non-zero unless Redis said OK."""
+    conf, sock = q(app.store_conf), q(app.store_socket)
+    line = (
+        f"REDISCLI_AUTH=\"$(sed -n 's/^requirepass //p' {conf})\" "
+        f"redis-cli -s {sock} flushdb | grep -qx OK"
+    )
+    return account.as_app(app, line)

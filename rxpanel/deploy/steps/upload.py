@@ -4,6 +4,7 @@ release."""
 
 from __future__ import annotations
 
+import dataclasses
 import secrets as pysecrets
 import time
 from collections.abc import Callable
@@ -177,6 +178,10 @@ def unfinished_is_bad(run: Run, error: BaseException) -> None:
 def upload_frontend(run: Run) -> None:
     """The static frontend into the release everywhere; then the release is complete."""
     rel, made = run.release, run.building.done.result()
+    schema = getattr(made, "state_schema", "")
+    if schema and schema != rel.state_schema:  # known once the build compiled
+        run.release = rel = dataclasses.replace(rel, state_schema=schema)
+        run.journal.release_states(rel.id, schema)
 
     def send(t: Target) -> None:
         with run.log.step(f"upload frontend{t.suffix}"):

@@ -43,6 +43,17 @@ def test_ping_reads_the_password_on_the_server_as_the_app_user():
     assert store.ping(SUDO_APP).startswith("sudo -n -u rxa-demo env HOME=")
 
 
+def test_flush_clears_the_apps_own_store_with_the_password_read_on_the_server():
+    line = (
+        "REDISCLI_AUTH=\"$(sed -n 's/^requirepass //p' /srv/rxpanel/demo/shared/.redis/redis.conf)\" "
+        "redis-cli -s /srv/rxpanel/demo/shared/.redis/redis.sock flushdb | grep -qx OK"
+    )
+    assert store.flush(APP) == as_demo(line)
+    assert store.flush(SANDBOX_APP) == line.replace("/srv/rxpanel", "/x/srv")
+    for shell in SHELLS:
+        assert_syntax(shell, "flush", store.flush(SUDO_APP))
+
+
 def test_locate_says_what_to_install():
     cmd = store.locate()
     assert cmd.startswith("command -v redis-server || ")
@@ -139,6 +150,9 @@ def test_a_real_store_answers_the_generated_ping_and_reflexs_url(tmp_path):
         bad = redis.Redis.from_url(store.url(app, "wrong"))
         with pytest.raises(redis.exceptions.AuthenticationError):
             bad.ping()
+        client.set("reflex_state:tab", b"old")
+        assert subprocess.run(["sh", "-c", store.flush(app)]).returncode == 0
+        assert client.get("reflex_state:tab") is None
     finally:
         proc.terminate()
         proc.wait(10)

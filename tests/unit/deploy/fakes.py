@@ -4,6 +4,7 @@ kept in memory."""
 
 from __future__ import annotations
 
+import json
 import threading
 import zipfile
 from dataclasses import dataclass, field
@@ -92,6 +93,7 @@ class FakeBuilder:
         self.tmp, self.fail, self.exports = tmp, fail, 0
         self.envs: list[dict[str, str]] = []  # the env each export was given
         self.backend_files: dict[str, str] = {}  # more files in backend.zip (alembic/...)
+        self.states: dict[str, str] | None = None  # what the compile step writes (states.json)
 
     def checkout(self, app, source, branch, ref, log, deploy_key=""):
         log(f"checked out {branch}")
@@ -111,6 +113,8 @@ class FakeBuilder:
                 for path, text in self.backend_files.items() if name == "backend" else ():
                     z.writestr(path, text)
         backend_ready(out / "backend.zip")
+        if self.states is not None:
+            (out / "states.json").write_text(json.dumps(self.states))
         if self.fail:
             raise build.BuildError(self.fail)
         return build.Build(key="k", dir=out, cached=False)

@@ -54,7 +54,7 @@ class Builds:
         self.ran.append(what)
         if self.fail and self.fail in what:
             raise BuildError(f"{what} failed (exit 1)")
-        if argv[-1] == frontend.COMPILE:
+        if frontend.COMPILE in argv:
             web(self.src, self.pages)
         else:
             with zipfile.ZipFile(Path(argv[-1]) / "frontend.zip", "w") as z:

@@ -5,11 +5,12 @@ tmp_path, and the journal is kept in memory. No sshd, nginx or supervisord."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
 
 import pytest
 
-from rxpanel.deploy import build, engine
+from rxpanel.deploy import build, engine, states
 from rxpanel.deploy.commands import (
     Host,
     account,
@@ -145,14 +146,17 @@ def test_the_recipes_are_lists_of_named_steps():
         "app user",
         "state store",
         "link shared",
+        "state check",
         "migrate",
         "start",
         "health gate",
         "upload frontend",
         "switch",
+        "state reset",
         "public check",
         "finish",
         "cutover",
+        "state reset again",
     ]
     assert engine.ROLLBACK.names() == [
         "choose",
@@ -163,9 +167,11 @@ def test_the_recipes_are_lists_of_named_steps():
         "start",
         "health gate",
         "switch",
+        "state reset",
         "public check",
         "finish",
         "cutover",
+        "state reset again",
     ]
 
 
@@ -796,3 +802,109 @@ def test_a_failed_cutover_is_a_warning_the_release_serves(tmp_path):
     summary = execute(plan(), fleet, FakeBuilder(tmp_path), journal)
     assert summary.startswith(f"release {NEW} ")
     assert any(line.startswith("warning: ") for line in journal.text())
+
+
+# -- state classes that changed between releases (issue 14) --------------------------
+
+ROOT = "reflex___state____state"
+A, B, C = f"{ROOT}.app___app____a", f"{ROOT}.app___app____b", f"{ROOT}.app___app____c"
+LIVE_STATES = {ROOT: "0" * 32, A: "a" * 32, B: "b" * 32}
+
+
+def states_plan(on_state_change="reset", live=LIVE_STATES, **kw) -> Plan:
+    p = store_plan(**kw)
+    app = dataclasses.replace(p.app, on_state_change=on_state_change)
+    rels = tuple(
+        dataclasses.replace(r, state_schema=json.dumps(live)) if r.id == R1 else r
+        for r in p.releases
+    )
+    return dataclasses.replace(p, app=app, releases=rels)
+
+
+def states_builder(tmp_path, new) -> FakeBuilder:
+    builder = FakeBuilder(tmp_path)
+    builder.states = new
+    return builder
+
+
+def test_changed_state_classes_are_cleared_right_after_the_switch(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    fleet.answers[("web1", "moving open tabs")] = Result(0, "restarted with 1 open\n", "")
+    new = {ROOT: "0" * 32, A: "f" * 32, C: "c" * 32}  # a changed, b removed, c added
+    execute(states_plan(), fleet, states_builder(tmp_path, new), journal)
+
+    labels = trace(fleet, "web1")
+    switched = labels.index("switching nginx")
+    assert labels[switched + 1] == "clearing the stored state"
+    assert labels[labels.index("moving open tabs") + 1] == "clearing the stored state"  # again
+    assert labels.count("clearing the stored state") == 2
+    assert fleet.sent("web1", "clearing the stored state")[0] == store_cmd.flush(LAYOUT)
+    assert (
+        "state classes app___app____a, app___app____b changed: "
+        "the stored state of open tabs was cleared" in journal.text()
+    )
+    assert journal.of("release_states") == [(NEW, states.encode(new))]
+
+
+def test_compatible_state_classes_clear_nothing(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    new = {**LIVE_STATES, C: "c" * 32}  # only a class added
+    execute(states_plan(), fleet, states_builder(tmp_path, new), journal)
+    assert "clearing the stored state" not in trace(fleet, "web1")
+    assert f"state compatible with release {R1}" in journal.text()
+
+
+def test_unknown_state_classes_are_not_compared(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    execute(states_plan(live={}), fleet, states_builder(tmp_path, {A: "f" * 32}), journal)
+    assert "clearing the stored state" not in trace(fleet, "web1")
+    assert any("not checked" in line for line in journal.text())
+
+
+def test_refuse_fails_before_the_migration_and_nothing_starts(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    new = {ROOT: "0" * 32, A: "f" * 32}
+    with pytest.raises(engine.DeployFailed) as failed:
+        execute(states_plan("refuse"), fleet, states_builder(tmp_path, new), journal)
+    said = str(failed.value)
+    assert "\n" not in said
+    assert said.startswith(
+        f"state classes app___app____a, app___app____b changed since release {R1}"
+    )
+    assert "--on-state-change reset" in said and "compatible" in said
+    labels = trace(fleet, "web1")
+    assert "reflex db migrate" not in labels and "starting green" not in labels
+    assert "switching nginx" not in labels and "clearing the stored state" not in labels
+
+
+def test_refuse_lets_a_compatible_deploy_through(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    execute(states_plan("refuse"), fleet, states_builder(tmp_path, dict(LIVE_STATES)), journal)
+    assert "switching nginx" in trace(fleet, "web1")
+    assert journal.text().count(f"state compatible with release {R1}") == 1
+
+
+def test_a_rollback_to_other_state_classes_resets_even_with_refuse(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    old = dataclasses.replace(RELEASES[0], state_schema=json.dumps({ROOT: "0" * 32}))
+    p = states_plan("refuse", kind="rollback", rollback_to=old)
+    p = dataclasses.replace(p, releases=(old, *p.releases[1:]))
+    execute(p, fleet, FakeBuilder(tmp_path), journal)
+    labels = trace(fleet, "web1")
+    assert labels[labels.index("switching nginx") + 1] == "clearing the stored state"
+
+
+def test_the_operators_own_store_is_not_cleared_but_the_log_says_so(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    p = states_plan(env={"SECRET": "s3cr3t", "REFLEX_REDIS_URL": "redis://db:6379/3"})
+    execute(p, fleet, states_builder(tmp_path, {ROOT: "0" * 32}), journal)
+    assert "clearing the stored state" not in trace(fleet, "web1")
+    assert any("was not cleared" in line for line in journal.text())
+
+
+def test_a_failed_clear_is_logged_not_fatal(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    fleet.answers[("web1", "clearing the stored state")] = Result(1, "", "NOAUTH")
+    summary = execute(states_plan(), fleet, states_builder(tmp_path, {ROOT: "1" * 32}), journal)
+    assert summary.startswith(f"release {NEW}")
+    assert any(line.startswith("warning:") and "clearing" in line for line in journal.text())
