@@ -99,6 +99,8 @@ class App(SQLModel, table=True):
     # a deploy whose state classes are not the live release's (a class removed, its
     # fields changed): "reset" clears the stored state at the switch, "refuse" fails it
     on_state_change: str = "reset"
+    # a tab still on the previous release's bundle: "reload" when quiet, or a "notice"
+    on_new_release: str = "reload"
     created_at: datetime = Timestamp(default_factory=utcnow)
 
 

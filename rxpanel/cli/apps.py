@@ -268,6 +268,13 @@ def setting_flags(s: argparse.ArgumentParser, defaults: bool) -> None:
         "default) or off (in the backend's memory). A REFLEX_REDIS_URL in the app's env wins",
     )
     s.add_argument(
+        "--on-new-release",
+        choices=("reload", "notice"),
+        help="a tab still on the previous release after a deploy: reload (when the user is "
+        "not typing or clicking; its state is kept; the default) or notice (a 'new version "
+        "— reload' bar, the user reloads)",
+    )
+    s.add_argument(
         "--on-state-change",
         choices=("reset", "refuse"),
         help="when a deploy's state classes are not the live release's (a class removed or "

@@ -10,6 +10,8 @@ from rxpanel.services.state_store import MODES as STORE_MODES
 
 # a deploy whose state classes are not the live release's (deploy/steps/states.py)
 STATE_CHANGE_MODES = ("reset", "refuse")
+# a tab on an older release's bundle: reloads when quiet, or shows a notice (templates/live.py)
+NEW_RELEASE_MODES = ("reload", "notice")
 
 # An app's settings beyond where it runs and what it is: the CLI's `app add` and
 # `app update` flags and the panel's app form both offer exactly these.
@@ -36,6 +38,7 @@ CLI_SETTINGS = (
     "state_store",
     "drain_seconds",
     "on_state_change",
+    "on_new_release",
 )
 
 
@@ -53,6 +56,7 @@ class AppInput:
     state_store: str | None = None  # None: unchanged ("server" for a new app)
     drain_seconds: float | str | None = None  # None: unchanged (10 for a new app)
     on_state_change: str | None = None  # None: unchanged ("reset" for a new app)
+    on_new_release: str | None = None  # None: unchanged ("reload" for a new app)
     health_path: str = "/ping"
     health_timeout: int | str = 60
     standby_minutes: float | str = 15
@@ -84,6 +88,10 @@ class AppInput:
             shared["state_store"] = validate.choice(self.state_store, "state store", STORE_MODES)
         if self.drain_seconds is not None:
             shared["drain_seconds"] = validate.number(self.drain_seconds, "drain seconds", 0, 600)
+        if self.on_new_release is not None:
+            shared["on_new_release"] = validate.choice(
+                self.on_new_release, "on new release", NEW_RELEASE_MODES
+            )
         if self.on_state_change is not None:
             shared["on_state_change"] = validate.choice(
                 self.on_state_change, "on state change", STATE_CHANGE_MODES

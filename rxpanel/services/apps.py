@@ -285,6 +285,7 @@ def public(app: App) -> dict:
         "state_store": app.state_store,
         "drain_seconds": app.drain_seconds,
         "on_state_change": app.on_state_change,
+        "on_new_release": app.on_new_release,
         "health_path": app.health_path,
         "health_timeout": app.health_timeout,
         "standby_minutes": app.standby_minutes,

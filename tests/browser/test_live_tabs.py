@@ -118,3 +118,17 @@ def test_tab_follows_a_rollback_with_its_state(tab):
     assert get(f"{tab.url}/api/version").json()["version"] == "v1"
     tab.click(1, start=4)
     assert tab.count() == "5"
+
+
+def test_with_the_notice_choice_the_tab_offers_a_reload_and_keeps_its_state(tab):
+    tab.cli.ok("app", "update", APP, "--on-new-release", "notice")
+    tab.repo.set_version("v3")
+    tab.cli.ok("deploy", APP)
+    notice = tab.page.locator("#rxpanel-new-release")
+    notice.wait_for(timeout=MOVE_TIMEOUT_MS)  # told, not reloaded under the user's hands
+    assert "new version" in notice.inner_text()
+    assert tab.version() == "sample v1" and tab.count() == "5"
+    notice.get_by_role("button", name="Reload").click()
+    tab.wait_moved("v3", 5)
+    tab.click(1, start=5)
+    assert tab.count() == "6"

@@ -53,3 +53,23 @@ def test_the_cli_flag(home, shop):
     assert a.state_store == "off"
     assert a.func(a) == 0
     assert apps.get("shop").state_store == "off"
+
+
+def test_what_an_old_tab_does_is_the_apps_choice_and_reaches_its_site(home, shop):
+    from rxpanel.cli import build_parser
+    from rxpanel.deploy.templates import live
+    from rxpanel.deploy.templates.nginx import live_tag_lines
+
+    assert plans.settings_of(apps.get("shop")).on_new_release == "reload"  # the default
+    a = build_parser().parse_args(["app", "update", "shop", "--on-new-release", "notice"])
+    assert a.func(a) == 0
+    settings = plans.settings_of(apps.get("shop"))
+    assert settings.on_new_release == "notice" and apps.public(apps.get("shop"))[
+        "on_new_release"
+    ] == "notice"
+    assert live.tag("r1", settings.on_new_release) in live_tag_lines("r1", "notice")
+    assert 'data-mode="notice"' in live.tag("r1", "notice")
+    with pytest.raises(validate.ValidationError, match="must be one of: reload, notice"):
+        apps.AppInput(
+            name="shop", server="s1", source="x", url="http://a.x", on_new_release="popup"
+        ).cleaned()
