@@ -101,6 +101,8 @@ class App(SQLModel, table=True):
     on_state_change: str = "reset"
     # a tab still on the previous release's bundle: "reload" when quiet, or a "notice"
     on_new_release: str = "reload"
+    # backend worker processes per colour; more than one needs the shared state store
+    workers: int = 1
     created_at: datetime = Timestamp(default_factory=utcnow)
 
 

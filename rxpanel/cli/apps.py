@@ -268,6 +268,12 @@ def setting_flags(s: argparse.ArgumentParser, defaults: bool) -> None:
         "default) or off (in the backend's memory). A REFLEX_REDIS_URL in the app's env wins",
     )
     s.add_argument(
+        "--workers",
+        type=int,
+        help="backend worker processes per colour (1); more than one needs the state store "
+        "(they share the tabs' state through it)",
+    )
+    s.add_argument(
         "--on-new-release",
         choices=("reload", "notice"),
         help="a tab still on the previous release after a deploy: reload (when the user is "

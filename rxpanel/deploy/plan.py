@@ -30,6 +30,7 @@ class AppSettings:
     drain_seconds: float = 10
     # a tab on an older release's bundle: "reload" at a safe moment, or show a "notice"
     on_new_release: str = "reload"
+    workers: int = 1  # backend processes per colour (GRANIAN_WORKERS); > 1 needs a shared store
     keep_releases: int = 5
     shared_paths: tuple[str, ...] = ()  # declared by the operator, linked to shared/
     live_color: str | None = None

@@ -39,6 +39,7 @@ CLI_SETTINGS = (
     "drain_seconds",
     "on_state_change",
     "on_new_release",
+    "workers",
 )
 
 
@@ -57,6 +58,7 @@ class AppInput:
     drain_seconds: float | str | None = None  # None: unchanged (10 for a new app)
     on_state_change: str | None = None  # None: unchanged ("reset" for a new app)
     on_new_release: str | None = None  # None: unchanged ("reload" for a new app)
+    workers: int | str | None = None  # None: unchanged (1 for a new app)
     health_path: str = "/ping"
     health_timeout: int | str = 60
     standby_minutes: float | str = 15
@@ -88,6 +90,8 @@ class AppInput:
             shared["state_store"] = validate.choice(self.state_store, "state store", STORE_MODES)
         if self.drain_seconds is not None:
             shared["drain_seconds"] = validate.number(self.drain_seconds, "drain seconds", 0, 600)
+        if self.workers is not None:
+            shared["workers"] = validate.positive(self.workers, "workers", 1, 32)
         if self.on_new_release is not None:
             shared["on_new_release"] = validate.choice(
                 self.on_new_release, "on new release", NEW_RELEASE_MODES

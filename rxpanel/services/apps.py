@@ -286,6 +286,7 @@ def public(app: App) -> dict:
         "drain_seconds": app.drain_seconds,
         "on_state_change": app.on_state_change,
         "on_new_release": app.on_new_release,
+        "workers": app.workers,
         "health_path": app.health_path,
         "health_timeout": app.health_timeout,
         "standby_minutes": app.standby_minutes,

@@ -85,6 +85,7 @@ def settings_of(app: App) -> AppSettings:
         state_password=state_store.password(app) if app.state_store == "server" else "",
         on_state_change=app.on_state_change,
         on_new_release=app.on_new_release,
+        workers=app.workers,
     )
 
 

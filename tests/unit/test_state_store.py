@@ -73,3 +73,14 @@ def test_what_an_old_tab_does_is_the_apps_choice_and_reaches_its_site(home, shop
         apps.AppInput(
             name="shop", server="s1", source="x", url="http://a.x", on_new_release="popup"
         ).cleaned()
+
+
+def test_the_worker_count_is_an_app_setting(home, shop):
+    from rxpanel.cli import build_parser
+
+    assert plans.settings_of(apps.get("shop")).workers == 1  # as before the shared store
+    a = build_parser().parse_args(["app", "update", "shop", "--workers", "4"])
+    assert a.func(a) == 0
+    assert plans.settings_of(apps.get("shop")).workers == 4
+    with pytest.raises(validate.ValidationError, match="workers"):
+        apps.AppInput(name="shop", server="s1", source="x", url="http://a.x", workers=0).cleaned()

@@ -16,6 +16,12 @@ from rxpanel.deploy.templates.supervisor import MAX_DRAIN, render_program
 
 def start(run: Run) -> None:
     rel, log = run.release, run.log
+    if run.app.workers > 1 and not run.plan.shared_state:
+        raise DeployFailed(
+            f"{run.app.workers} backend workers need the state store (each tab's state is "
+            "shared through it): turn it on (rxpanel app update APP --state-store server), "
+            "or set --workers 1"
+        )
     idle = run.color = other_color(run.app.live_color)
 
     def one(t: Target) -> None:

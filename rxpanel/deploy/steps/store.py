@@ -16,10 +16,12 @@ def applies(run: Run) -> bool:
 
 def env(run: Run, t: Target) -> dict[str, str]:
     """REFLEX_REDIS_URL for the release's env file (none when the store is off or the
-    operator's own REFLEX_REDIS_URL is in the app's env)."""
+    operator's own REFLEX_REDIS_URL is in the app's env), and the app's worker count:
+    with a Redis, Reflex would start 2 x CPUs + 1 backend workers of its own accord."""
+    workers = {"GRANIAN_WORKERS": str(run.app.workers)} if run.plan.shared_state else {}
     if not run.plan.managed_store:
-        return {}
-    return {"REFLEX_REDIS_URL": store.url(t.layout, run.app.state_password)}
+        return workers
+    return {"REFLEX_REDIS_URL": store.url(t.layout, run.app.state_password), **workers}
 
 
 def ensure(run: Run) -> None:

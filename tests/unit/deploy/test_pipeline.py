@@ -751,6 +751,30 @@ def test_the_operators_own_redis_url_wins_and_no_store_is_run(tmp_path):
     assert "REFLEX_REDIS_URL=redis://db:6379/3\n" in env
 
 
+def test_the_apps_worker_count_reaches_the_release_env_with_a_shared_store(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    fleet.answers[("web1", "finding redis-server")] = Result(0, "/usr/bin/redis-server\n", "")
+    p = store_plan()
+    execute(dataclasses.replace(p, app=dataclasses.replace(p.app, workers=3)), fleet,
+            FakeBuilder(tmp_path), journal)  # fmt: skip
+    env = fleet.files[("web1", f"/srv/rxpanel/demo/releases/{NEW}/env")].decode()
+    assert "GRANIAN_WORKERS=3\n" in env  # not Reflex's 2 x CPUs + 1 once it has a Redis
+
+
+def test_several_workers_without_a_shared_store_are_refused_before_anything_starts(tmp_path):
+    fleet, journal = Fleet(), MemoryJournal()
+    p = plan()  # no state store password: the store is off
+    p = dataclasses.replace(p, app=dataclasses.replace(p.app, state_store="off", workers=2))
+    with pytest.raises(engine.DeployFailed, match="2 backend workers need the state store"):
+        execute(p, fleet, FakeBuilder(tmp_path), journal)
+    assert "starting green" not in trace(fleet, "web1")
+    p = dataclasses.replace(p, app=dataclasses.replace(p.app, workers=1))
+    fleet2 = Fleet()
+    execute(p, fleet2, FakeBuilder(tmp_path / "2"), MemoryJournal())
+    env = fleet2.files[("web1", f"/srv/rxpanel/demo/releases/{NEW}/env")].decode()
+    assert "GRANIAN_WORKERS" not in env  # Reflex runs one worker without a Redis
+
+
 def test_a_rollback_makes_sure_the_store_runs_too(tmp_path):
     fleet, journal = Fleet(), MemoryJournal()
     p = store_plan(kind="rollback", rollback_to=RELEASES[0])
