@@ -26,7 +26,7 @@ def test_the_live_release_is_served_no_store():
     site = render_site(**ARGS)
     block = site.split("location = /_rxpanel/release {", 1)[1].split("}\n", 1)[0]
     assert 'add_header Cache-Control "no-store" always;' in block
-    assert 'return 200 \'{"release": "R2"}\';' in block
+    assert 'return 200 \'{"release": "R2", "mode": "reload"}\';' in block
 
 
 def test_every_page_from_files_gets_the_script_before_head_ends():

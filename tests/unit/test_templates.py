@@ -128,7 +128,7 @@ server {{
         default_type application/json;
         add_header Cache-Control "no-store" always;
 {ASSETS_SECURITY}
-        return 200 '{{"release": "{RID}"}}';
+        return 200 '{{"release": "{RID}", "mode": "reload"}}';
     }}
 
     location = /_rxpanel/live.js {{

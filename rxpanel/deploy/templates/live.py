@@ -55,7 +55,7 @@ SCRIPT = """\
       .then(function (j) {
         if (!j || !j.release || !mine || j.release === mine) return;
         clearInterval(poll);
-        if (mode === "notice") notice(); else reloadWhenQuiet();
+        if ((j.mode || mode) === "notice") notice(); else reloadWhenQuiet();
       })
       .catch(function () {});
   }

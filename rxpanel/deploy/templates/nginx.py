@@ -75,7 +75,7 @@ server {{
         default_type application/json;
         add_header Cache-Control "no-store" always;
 {assets_security}
-        return 200 '{{"release": "{release}"}}';
+        return 200 '{{"release": "{release}", "mode": "{new_release_mode}"}}';
     }}
 
     location = /_rxpanel/live.js {{
@@ -247,4 +247,5 @@ def render_site(
         else "",
         live_js=live.SCRIPT,
         live_tag=live_tag_lines(release, on_new_release),
+        new_release_mode=on_new_release,  # the live site's choice, for tabs of any release
     )
