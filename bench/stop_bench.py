@@ -35,6 +35,7 @@ import httpx  # noqa: E402
 from sandbox_server import register  # noqa: E402
 
 from tests.conftest import AppRepo, free_port  # noqa: E402
+from tests.support.procs import alive  # noqa: E402
 
 SLOW_ROUTE = """
 import asyncio
@@ -70,13 +71,6 @@ def tagged(program: str) -> set[int]:
             except OSError:
                 pass
     return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def in_group(pgid: int) -> set[int]:

@@ -13,6 +13,7 @@ import pytest
 
 from rxpanel.deploy.commands import AppLayout, Host, supervisor
 from tests.conftest import AppRepo, free_port, get
+from tests.support.procs import alive
 
 pytestmark = pytest.mark.integration
 
@@ -46,13 +47,6 @@ def tagged(program: str) -> list[int]:
         if f"{supervisor.TAG}={program}".encode() in env and state != "Z":
             found.append(int(d.name))
     return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def group_of(pid: int) -> list[int]:
