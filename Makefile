@@ -22,6 +22,9 @@ $(BIN)/.installed: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -r requirements.txt
 	$(BIN)/python -m pip install -q --no-deps -e .
+	# byte-compiled once, so every `rxpanel` command starts without compiling its
+	# modules again (an editable install, or PYTHONDONTWRITEBYTECODE, never writes them)
+	$(BIN)/python -m compileall -q rxpanel
 	touch $@
 
 install: $(BIN)/.installed

@@ -110,7 +110,7 @@ def _run_and_follow(app_id: int, dep_id: int) -> int:
                 continue
             if dep.status in DEPLOY_STATES_FINAL and not worker.is_alive():
                 break
-            time.sleep(0.2)
+            time.sleep(0.05)  # the line a rollback ends with shows at once
     except KeyboardInterrupt:
         if deployments.cancel_queued(following, "cancelled by the operator (Ctrl-C)"):
             print("cancelled", file=sys.stderr)

@@ -56,6 +56,16 @@ def wait(app: AppLayout, seconds: int = WAIT_SECONDS) -> str:
     )
 
 
+def current(app: AppLayout, conf_sha: str, program_sha: str) -> str:
+    """Exit 0 when the store needs nothing: its config and its supervisor program are
+    what the panel would write (by SHA-256) and it answers. One round trip instead
+    of two uploads and a supervisorctl run (a Python start, ~0.3 s) at every deploy."""
+    program_conf = f"{app.host.supervisor_conf_dir}/{app.store_program}.conf"
+    sums = f"{q(f'{conf_sha}  {app.store_conf}')} {q(f'{program_sha}  {program_conf}')}"
+    check = account.as_root(app, f"printf '%s\\n' {sums} | sha256sum --check --status -")
+    return f"{check} && {ping(app)}"
+
+
 def ensure(app: AppLayout, conf_tmp: str, program_tmp: str) -> str:
     """Its dir, its config (restarted when the config changed), its supervisor
     program (added, or started if stopped); then wait until it answers."""

@@ -4,6 +4,8 @@ new colour (or reloads) finds its state there. Its health is part of the gate to
 
 from __future__ import annotations
 
+import hashlib
+
 from rxpanel.deploy.commands import store
 from rxpanel.deploy.fleet import Target
 from rxpanel.deploy.recipe import Run
@@ -54,6 +56,13 @@ def ensure(run: Run) -> None:
                 user=layout.unix_user,
                 log=f"{layout.logs}/redis.log",
             )
+            if t.run(
+                store.current(layout, _sha(conf), _sha(program)),
+                "checking the state store",
+                check=False,
+            ).ok:
+                run.log.line(f"{t.tag}state store: unchanged, answers on {layout.store_socket}")
+                return
             t.put_bytes(conf.encode(), conf_tmp, 0o600)
             t.put_bytes(program.encode(), program_tmp)
             t.run(
@@ -64,6 +73,10 @@ def ensure(run: Run) -> None:
             )
 
     run.each(one, "the state store")
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def gate_line(run: Run, t: Target) -> str:

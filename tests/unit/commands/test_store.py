@@ -4,6 +4,7 @@ the rendered config, asked by the generated ping."""
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 import time
@@ -96,6 +97,7 @@ def test_syntax(shell, app):
         "ping": store.ping(app),
         "wait": store.wait(app),
         "ensure": store.ensure(app, f"{app.tmp}/r.conf", f"{app.tmp}/p.conf"),
+        "current": store.current(app, "a" * 64, "b" * 64),
         "remove": store.remove(app),
     }.items():
         assert_syntax(shell, name, cmd)
@@ -129,7 +131,9 @@ def test_the_conf_listens_on_its_socket_only():
 @pytest.mark.skipif(not shutil.which("redis-server"), reason="needs Debian's redis-server")
 def test_a_real_store_answers_the_generated_ping_and_reflexs_url(tmp_path):
     root = tmp_path / "dep loy"  # a space: quoted in the config, %20 in the URL
-    app = AppLayout(Host(user="me", deploy_root=str(root)), "demo")
+    confd = tmp_path / "conf.d"
+    confd.mkdir()
+    app = AppLayout(Host(user="me", deploy_root=str(root), supervisor_conf_dir=str(confd)), "demo")
     Path(app.store_dir).mkdir(parents=True)
     Path(app.store_conf).write_text(
         render_conf(app="demo", socket=app.store_socket, dir=app.store_dir, password=PASSWORD)
@@ -150,12 +154,21 @@ def test_a_real_store_answers_the_generated_ping_and_reflexs_url(tmp_path):
         bad = redis.Redis.from_url(store.url(app, "wrong"))
         with pytest.raises(redis.exceptions.AuthenticationError):
             bad.ping()
+        # nothing to do when both files are what the panel would write and it answers
+        (confd / f"{app.store_program}.conf").write_text("[program:x]\n")
+        conf_sha = hashlib.sha256(Path(app.store_conf).read_bytes()).hexdigest()
+        program_sha = hashlib.sha256(b"[program:x]\n").hexdigest()
+        sh = lambda line: subprocess.run(["sh", "-c", line]).returncode  # noqa: E731
+        assert sh(store.current(app, conf_sha, program_sha)) == 0
+        assert sh(store.current(app, conf_sha, "0" * 64)) != 0  # another program file
+        assert sh(store.current(app, "0" * 64, program_sha)) != 0  # another config
         client.set("reflex_state:tab", b"old")
         assert subprocess.run(["sh", "-c", store.flush(app)]).returncode == 0
         assert client.get("reflex_state:tab") is None
     finally:
         proc.terminate()
         proc.wait(10)
+    assert sh(store.current(app, conf_sha, program_sha)) != 0  # the same files, but it is down
     said = subprocess.run(["sh", "-c", store.wait(app, 1)], capture_output=True, text=True)
     assert said.returncode == 1 and "did not answer within 1 s" in said.stderr
 

@@ -5,6 +5,7 @@ tmp_path, and the journal is kept in memory. No sshd, nginx or supervisord."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import threading
 
@@ -693,12 +694,14 @@ def store_plan(**kw) -> Plan:
 def test_a_deploy_starts_the_state_store_before_the_colour_and_gates_it(tmp_path):
     fleet, journal = Fleet(), MemoryJournal()
     fleet.answers[("web1", "finding redis-server")] = Result(0, "/usr/bin/redis-server\n", "")
+    fleet.answers[("web1", "checking the state store")] = Result(1, "", "")  # not set up yet
     execute(store_plan(), fleet, FakeBuilder(tmp_path), journal)
 
     labels = trace(fleet, "web1")
     store_at = labels.index("starting the state store")
-    assert labels[store_at - 3 : store_at + 1] == [
+    assert labels[store_at - 4 : store_at + 1] == [
         "finding redis-server",
+        "checking the state store",
         "put /srv/rxpanel/demo/tmp/redis.conf",
         "put /srv/rxpanel/demo/tmp/rxpanel-demo-redis.conf",
         "starting the state store",
@@ -732,6 +735,28 @@ def test_a_deploy_starts_the_state_store_before_the_colour_and_gates_it(tmp_path
     text = journal.text()
     assert not any(STORE_PASSWORD in line for line in text)
     assert any("state store: Redis for demo answers on" in line for line in text)
+
+
+def test_a_store_that_is_as_configured_and_answers_is_left_alone(tmp_path):
+    first = Fleet()
+    first.answers[("web1", "finding redis-server")] = Result(0, "/usr/bin/redis-server\n", "")
+    first.answers[("web1", "checking the state store")] = Result(1, "", "")
+    execute(store_plan(), first, FakeBuilder(tmp_path / "1"), MemoryJournal())
+    written = [
+        first.files[("web1", f"/srv/rxpanel/demo/tmp/{name}")]
+        for name in ("redis.conf", "rxpanel-demo-redis.conf")
+    ]
+    # the check compares the server's files with exactly what would be written
+    (check,) = first.sent("web1", "checking the state store")
+    assert check == store_cmd.current(LAYOUT, *(hashlib.sha256(b).hexdigest() for b in written))
+
+    fleet, journal = Fleet(), MemoryJournal()
+    fleet.answers[("web1", "finding redis-server")] = Result(0, "/usr/bin/redis-server\n", "")
+    execute(store_plan(), fleet, FakeBuilder(tmp_path / "2"), journal)  # the check passes
+    labels = trace(fleet, "web1")
+    assert "starting the state store" not in labels
+    assert not any(label.startswith("put /srv/rxpanel/demo/tmp/redis") for label in labels)
+    assert any("state store: unchanged, answers on" in line for line in journal.text())
 
 
 def test_without_redis_server_the_deploy_says_what_to_install(tmp_path):
@@ -777,9 +802,11 @@ def test_several_workers_without_a_shared_store_are_refused_before_anything_star
 
 def test_a_rollback_makes_sure_the_store_runs_too(tmp_path):
     fleet, journal = Fleet(), MemoryJournal()
+    fleet.answers[("web1", "checking the state store")] = Result(1, "", "")  # it is down
     p = store_plan(kind="rollback", rollback_to=RELEASES[0])
     execute(p, fleet, FakeBuilder(tmp_path), journal)
     labels = trace(fleet, "web1")
+    assert labels.index("checking the state store") < labels.index("starting the state store")
     assert labels.index("starting the state store") < labels.index("starting green")
 
 
