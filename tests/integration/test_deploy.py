@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import AppRepo, free_port, get, wait_for
-from tests.support.server import server_snapshot
+from tests.support.server import server_snapshot, wait_out_standby_stops
 
 pytestmark = pytest.mark.integration
 
@@ -407,7 +407,8 @@ def test_killed_panel_mid_deploy_is_recovered(story):
     assert story.lock_free()
 
 
-def test_hostile_input_is_refused_before_anything_runs(story, cli, sandbox):
+def test_hostile_input_is_refused_before_anything_runs(story, cli, sandbox, tmp_path_factory):
+    wait_out_standby_stops(tmp_path_factory.getbasetemp())  # other tests' apps, same server
     before = server_snapshot(sandbox)
     apps_before = [a["name"] for a in cli.json("app", "list")]
     hostile = [

@@ -12,7 +12,7 @@ from rxpanel.deploy.commands.base import AppLayout, q
 # restarted at once (autorestart), so a sample may only ever see RUNNING: a new
 # pid, STARTING after a pid was seen, or an uptime shorter than the gate has
 # been waiting (the first sample may have caught it STARTING, with no pid) is a
-# crash as well.
+# crash as well. The time running out without an answer gets one last sample.
 GATE = r"""
 import subprocess, sys, time, urllib.error, urllib.request
 port, path, timeout = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
@@ -26,6 +26,22 @@ def uptime(words):
     h, _, rest = words[words.index("uptime") + 1].partition(":")
     m, _, sec = rest.partition(":")
     return int(h) * 3600 + int(m) * 60 + int(sec) if (h + m + sec).isdigit() else None
+
+def crashed():
+    # "<program> <state>" when supervisor's status shows a crash, else None
+    global pid
+    out = subprocess.run(status_cmd, capture_output=True, text=True).stdout
+    words = out.replace(",", " ").split()
+    if len(words) < 2:  # supervisorctl said nothing useful this time
+        return None
+    seen = words[words.index("pid") + 1] if "pid" in words[:-1] else None
+    up = uptime(words)
+    restarted = pid is not None and (seen != pid or "STARTING" in words)
+    restarted = restarted or (up is not None and up + 3 < time.monotonic() - started)
+    if restarted or any(s in out for s in ("FATAL", "BACKOFF", "EXITED")):
+        return "%s %s" % (words[0], "restarted" if restarted and "STARTING" not in words else words[1])
+    pid = seen or pid
+    return None
 
 started = time.monotonic()
 deadline, last, next_status, pid = started + timeout, "no answer yet", started + 2, None
@@ -43,18 +59,17 @@ while time.monotonic() < deadline:
         last = "no answer (%s)" % getattr(e, "reason", e)
         if status_cmd and time.monotonic() >= next_status:
             next_status = time.monotonic() + 2
-            out = subprocess.run(status_cmd, capture_output=True, text=True).stdout
-            words = out.replace(",", " ").split()
-            seen = words[words.index("pid") + 1] if "pid" in words[:-1] else None
-            up = uptime(words)
-            restarted = pid is not None and (seen != pid or "STARTING" in words)
-            restarted = restarted or (up is not None and up + 3 < time.monotonic() - started)
-            if restarted or any(s in out for s in ("FATAL", "BACKOFF", "EXITED")):
-                state = "restarted" if restarted and "STARTING" not in words else words[1]
-                print("the app process crashed at start: %s %s" % (words[0], state))
+            state = crashed()
+            if state:
+                print("the app process crashed at start: %s" % state)
                 sys.exit(1)
-            pid = seen or pid
     time.sleep(0.05)
+# A start slowed down by load may crash only as the time runs out: ask once more,
+# so that it is still reported as the crash it is, not as a silent port.
+state = crashed() if status_cmd and last.startswith("no answer") else None
+if state:
+    print("the app process crashed at start: %s" % state)
+    sys.exit(1)
 print("not healthy after %gs: %s %s" % (timeout, path, last))
 sys.exit(1)
 """

@@ -170,3 +170,28 @@ def test_gate_waits_for_a_program_that_keeps_its_pid(world, tmp_path):
     assert result.returncode == 1
     assert result.stdout.startswith("not healthy after 6.5s: /ping no answer")
 
+
+def test_gate_asks_once_more_when_the_time_runs_out(world, tmp_path):
+    # a start slowed down by load: RUNNING with its pid until the very end, then
+    # restarted by supervisor just as the time runs out: still a crash, not a silent port
+    seq = tmp_path / "status"
+    seq.write_text(
+        "rxpanel-demo-green  RUNNING  pid 101, uptime 0:00:01\n"
+        "rxpanel-demo-green  RUNNING  pid 102, uptime 0:00:00\n"
+    )
+    result = world.run(
+        health.gate(world.app, "green", free_port(), "/ping", 2.5), SUP_STATUS_SEQ=str(seq)
+    )
+    assert result.returncode == 1
+    assert result.stdout == "the app process crashed at start: rxpanel-demo-green restarted\n"
+    assert len(world.calls()) == 2  # one sample at 2 s, one at the end
+
+
+def test_gate_takes_an_empty_status_for_no_news(world, tmp_path):
+    seq = tmp_path / "status"
+    seq.write_text("rxpanel-demo-green  RUNNING  pid 101, uptime 0:00:01\n\n")
+    result = world.run(
+        health.gate(world.app, "green", free_port(), "/ping", 2.5), SUP_STATUS_SEQ=str(seq)
+    )
+    assert result.returncode == 1
+    assert result.stdout.startswith("not healthy after 2.5s: /ping no answer")
